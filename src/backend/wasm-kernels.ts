@@ -1,0 +1,222 @@
+/**
+ * Replacement convolution-gradient kernels for tfjs-backend-wasm 4.22.
+ *
+ * Why: wasm ships no `Conv2DBackpropFilter` at all (training fails with "kernel
+ * not registered"), and its `Conv2DBackpropInput` (the gradient w.r.t. a conv's
+ * input, and the forward pass of every transposed conv) is a naive loop about
+ * 12x slower than XNNPACK's Conv2D. Both gradients are re-expressed here as
+ * ordinary XNNPACK convolutions (see ../shared/docs/ENVIRONMENT.md):
+ *
+ * - dW: a stride-1 conv of the input, transposed to [Cin, H, W, N], with dy,
+ *   transposed to a [Ho, Wo, N, Cout] filter, dilated by the forward stride.
+ * - dX: a stride-s transposed conv splits into s*s "sub-pixel" phases; each
+ *   output phase (t mod s) is a stride-1 conv of dy with a flipped sub-filter
+ *   made of the taps k = r, r+s, r+2s, ... The phases are then interleaved.
+ *
+ * Autograd stays correct because tfjs-core defines the gradients per op; only
+ * the kernels computing them change. Tests compare both kernels against
+ * tfjs-backend-cpu over many shapes (test/backend/wasm-kernels.test.ts).
+ */
+import {
+  backend_util,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+
+/** The slice of BackendWasm these kernels use. */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+
+function call(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
+  const k = getKernel(name, 'wasm');
+  if (k === undefined) throw new Error(`wasm kernel ${name} is not registered`);
+  return k.kernelFunc({ inputs, backend: backend as never, attrs }) as TensorInfo;
+}
+
+function conv(backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo, pad: Pad4, dilations: [number, number]): TensorInfo {
+  return call('Conv2D', backend, { x, filter }, {
+    strides: [1, 1], pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined,
+  } as unknown as NamedAttrMap);
+}
+
+function transpose(backend: WasmBackendLike, x: TensorInfo, perm: number[]): TensorInfo {
+  return call('Transpose', backend, { x }, { perm } as unknown as NamedAttrMap);
+}
+
+function slice(backend: WasmBackendLike, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  return call('Slice', backend, { x }, { begin, size } as unknown as NamedAttrMap);
+}
+
+function free(backend: WasmBackendLike, ...ts: TensorInfo[]): void {
+  for (const t of ts) backend.disposeData(t.dataId);
+}
+
+function convInfoFor(xShape: number[], filterShape: number[], attrs: { strides: number | [number, number]; pad: unknown; dimRoundingMode?: unknown; dataFormat: string }) {
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`wasm conv gradient: only NHWC is supported (got ${attrs.dataFormat})`);
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides, 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false, 'channelsLast');
+}
+
+/** dW[i,j,ci,co] = sum_{n,ho,wo} x[n, ho*sh+i-top, wo*sw+j-left, ci] * dy[n,ho,wo,co]. */
+export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as unknown as WasmBackendLike;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const a = attrs as unknown as Conv2DBackpropFilterAttrs;
+  const info = convInfoFor(x.shape, a.filterShape, a);
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
+  const [, h, w] = x.shape as [number, number, number, number];
+  const [, ho, wo] = dy.shape as [number, number, number, number];
+  const { top, left } = info.padInfo;
+  // Padding after, chosen so the dilated conv yields exactly kh x kw (clamped at 0,
+  // in which case trailing input rows that no output used are sliced away).
+  const bottom = Math.max(0, kh + (ho - 1) * sh - h - top);
+  const right = Math.max(0, kw + (wo - 1) * sw - w - left);
+  const xT = transpose(b, x, [3, 1, 2, 0]); // [Cin, H, W, N]: Cin becomes the batch
+  const dyT = transpose(b, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Cout]: a filter over N channels
+  const r = conv(b, xT, dyT, [[0, 0], [top, bottom], [left, right], [0, 0]], [sh, sw]); // [Cin, >=kh, >=kw, Cout]
+  free(b, xT, dyT);
+  let cropped = r;
+  if (r.shape[1] !== kh || r.shape[2] !== kw) {
+    cropped = slice(b, r, [0, 0, 0, 0], [ci, kh, kw, co]);
+    free(b, r);
+  }
+  const out = transpose(b, cropped, [1, 2, 0, 3]); // [kh, kw, Cin, Cout]
+  free(b, cropped);
+  return out;
+};
+
+/** Phase geometry along one axis of a stride-s transposed conv. */
+interface Phase {
+  r: number; // tap residue: taps k = r + m*s
+  taps: number; // number of taps in this phase
+  qMin: number; // first dy position feeding output t0
+  count: number; // number of outputs of this phase
+  t0: number; // first output index of this phase
+  padBefore: number;
+  padAfter: number;
+  cropBegin: number;
+  cropEnd: number; // inclusive
+}
+
+function phases(k: number, s: number, pad: number, outLen: number, dyLen: number): Phase[] {
+  const out: Phase[] = [];
+  for (let r = 0; r < s; r++) {
+    const taps = r < k ? Math.ceil((k - r) / s) : 0;
+    const qMin = Math.ceil((pad - r) / s);
+    const qMax = Math.floor((outLen - 1 + pad - r) / s);
+    const count = qMax - qMin + 1;
+    const first = qMin - (taps - 1);
+    out.push({
+      r, taps, qMin, count,
+      t0: qMin * s + r - pad,
+      padBefore: Math.max(0, -first),
+      padAfter: Math.max(0, qMax - (dyLen - 1)),
+      cropBegin: Math.max(0, first),
+      cropEnd: Math.min(dyLen - 1, qMax),
+    });
+  }
+  return out;
+}
+
+/** dX = conv2dTranspose(dy, W): sub-pixel decomposition into stride-1 XNNPACK convs. */
+export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as unknown as WasmBackendLike;
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const a = attrs as unknown as Conv2DBackpropInputAttrs;
+  const info = convInfoFor(a.inputShape, filter.shape, a);
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
+  const [n, h, w] = a.inputShape as [number, number, number, number];
+  const [, ho, wo] = dy.shape as [number, number, number, number];
+  const py = phases(kh, sh, info.padInfo.top, h, ho);
+  const px = phases(kw, sw, info.padInfo.left, w, wo);
+
+  const out = b.makeOutput([n, h, w, ci], 'float32');
+  b.typedArrayFromHeap(out).fill(0);
+  const wAll = b.typedArrayFromHeap(filter).slice(); // [kh, kw, ci, co], copied: heap may grow
+  for (const fy of py) {
+    for (const fx of px) {
+      if (fy.taps === 0 || fx.taps === 0 || fy.count <= 0 || fx.count <= 0) continue;
+      if (fy.cropEnd < fy.cropBegin || fx.cropEnd < fx.cropBegin) continue; // phase sees only padding
+      const g = subFilter(wAll, kh, kw, ci, co, sh, sw, fy, fx); // [ty, tx, co, ci]
+      const gInfo = b.makeOutput([fy.taps, fx.taps, co, ci], 'float32', undefined, g);
+      let src = dy;
+      const needCrop = fy.cropBegin > 0 || fy.cropEnd < ho - 1 || fx.cropBegin > 0 || fx.cropEnd < wo - 1;
+      if (needCrop) {
+        src = slice(b, dy, [0, fy.cropBegin, fx.cropBegin, 0],
+          [n, fy.cropEnd - fy.cropBegin + 1, fx.cropEnd - fx.cropBegin + 1, co]);
+      }
+      const p = conv(b, src, gInfo, [[0, 0], [fy.padBefore, fy.padAfter], [fx.padBefore, fx.padAfter], [0, 0]], [1, 1]);
+      if (needCrop) free(b, src);
+      free(b, gInfo);
+      scatterPhase(b.typedArrayFromHeap(p), b.typedArrayFromHeap(out), n, h, w, ci, sh, sw, fy, fx, p.shape);
+      free(b, p);
+    }
+  }
+  return out;
+};
+
+/** g[jy, jx, o, i] = W[ry + (Ty-1-jy)*sh, rx + (Tx-1-jx)*sw, i, o]: flipped taps, in/out swapped. */
+function subFilter(wAll: Float32Array, kh: number, kw: number, ci: number, co: number,
+  sh: number, sw: number, fy: Phase, fx: Phase): Float32Array {
+  const g = new Float32Array(fy.taps * fx.taps * co * ci);
+  let idx = 0;
+  for (let jy = 0; jy < fy.taps; jy++) {
+    const ky = fy.r + (fy.taps - 1 - jy) * sh;
+    for (let jx = 0; jx < fx.taps; jx++) {
+      const kx = fx.r + (fx.taps - 1 - jx) * sw;
+      const base = (ky * kw + kx) * ci * co;
+      for (let o = 0; o < co; o++) {
+        for (let i = 0; i < ci; i++) g[idx++] = wAll[base + i * co + o]!;
+      }
+    }
+  }
+  void kh;
+  return g;
+}
+
+function scatterPhase(p: Float32Array, out: Float32Array, n: number, h: number, w: number, c: number,
+  sh: number, sw: number, fy: Phase, fx: Phase, pShape: number[]): void {
+  const [, ph, pw] = pShape as [number, number, number, number];
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < fy.count && i < ph; i++) {
+      const t = fy.t0 + i * sh;
+      const rowOut = (b * h + t) * w;
+      const rowIn = (b * ph + i) * pw;
+      for (let j = 0; j < fx.count && j < pw; j++) {
+        const u = fx.t0 + j * sw;
+        const src = (rowIn + j) * c;
+        out.set(p.subarray(src, src + c), (rowOut + u) * c);
+      }
+    }
+  }
+}
+
+export const wasmGradientKernels: KernelConfig[] = [
+  { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
+  { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: conv2DBackpropInput },
+];
+
+let registered = false;
+/** Registers the replacement kernels; call before tf.setBackend('wasm'). Idempotent. */
+export function registerWasmGradientKernels(): void {
+  if (registered) return;
+  for (const k of wasmGradientKernels) {
+    if (getKernel(k.kernelName, k.backendName) !== undefined) unregisterKernel(k.kernelName, k.backendName);
+    registerKernel(k);
+  }
+  registered = true;
+}
