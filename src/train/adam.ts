@@ -1,0 +1,83 @@
+/**
+ * Adam with PyTorch's exact update (torch.optim.Adam, weight_decay=0, amsgrad=False):
+ *   m <- lerp(m, g, 1 - beta1);  v <- beta2 v + (1 - beta2) g^2
+ *   p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ * (tf.train.adam puts eps inside the bias correction, so it differs slightly.)
+ * State is plain: step count plus m and v per variable, so checkpoints resume exactly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelLoadError } from '../errors.js';
+import type { TensorMap } from '../io/safetensors.js';
+import { tfShape, tfToTorch, torchToTf, type Params } from '../models/params.js';
+
+export interface AdamConfig { lr: number; beta1: number; beta2: number; eps: number }
+
+export class Adam {
+  step = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(readonly params: Params, readonly cfg: AdamConfig) {
+    for (const spec of params.specs) {
+      const shape = tfShape(spec);
+      this.m.set(spec.name, tf.variable(tf.zeros(shape), false));
+      this.v.set(spec.name, tf.variable(tf.zeros(shape), false));
+    }
+  }
+
+  /** Applies one update from gradients keyed by variable name (tf.variableGrads output). */
+  apply(grads: tf.NamedTensorMap): void {
+    this.step += 1;
+    const { lr, beta1, beta2, eps } = this.cfg;
+    const bc1 = 1 - beta1 ** this.step;
+    const bc2Sqrt = Math.sqrt(1 - beta2 ** this.step);
+    const stepSize = lr / bc1;
+    const w = 1 - beta1;
+    for (const spec of this.params.specs) {
+      const p = this.params.get(spec.name);
+      const g = grads[p.name];
+      if (g === undefined) continue; // no gradient reached this variable
+      const m = this.m.get(spec.name)!;
+      const v = this.v.get(spec.name)!;
+      tf.tidy(() => {
+        // torch.lerp: weight >= 0.5 uses end - (end - start) * (1 - weight)
+        const m2 = w < 0.5 ? tf.add(m, tf.mul(tf.sub(g, m), w)) : tf.sub(g, tf.mul(tf.sub(g, m), 1 - w));
+        const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
+        const denom = tf.add(tf.div(tf.sqrt(v2), bc2Sqrt), eps);
+        p.assign(tf.sub(p, tf.mul(tf.div(m2, denom), stepSize)));
+        m.assign(m2);
+        v.assign(v2);
+      });
+    }
+  }
+
+  /** State in PyTorch layouts: `m.<name>`, `v.<name>`; the step count goes in JSON. */
+  async stateTensors(prefix: string): Promise<TensorMap> {
+    const out: TensorMap = new Map();
+    for (const spec of this.params.specs) {
+      for (const [kind, store] of [['m', this.m], ['v', this.v]] as const) {
+        const data = (await store.get(spec.name)!.data()) as Float32Array;
+        out.set(`${prefix}${kind}.${spec.name}`, { shape: spec.torchShape.slice(), data: tfToTorch(spec, data) });
+      }
+    }
+    return out;
+  }
+
+  loadState(map: TensorMap, prefix: string, step: number, source: string): void {
+    for (const spec of this.params.specs) {
+      for (const [kind, store] of [['m', this.m], ['v', this.v]] as const) {
+        const t = map.get(`${prefix}${kind}.${spec.name}`);
+        if (t === undefined) throw new ModelLoadError(`${source}: missing optimizer tensor '${prefix}${kind}.${spec.name}'`);
+        const target = store.get(spec.name)!;
+        tf.tidy(() => target.assign(tf.tensor(torchToTf(spec, t.data), tfShape(spec))));
+      }
+    }
+    this.step = step;
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
