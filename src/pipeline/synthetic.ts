@@ -113,7 +113,7 @@ export function syntheticFace(p: FaceParams, size: number): Uint8Array {
         const eu = (u - ex) / 0.22;
         const ev = (v + 0.2) / eh;
         if (eu * eu + ev * ev <= 1) {
-          const ir = Math.hypot(u - ex, (v + 0.2) * (p.b / p.a)) < Math.min(0.09, eh * 0.9) ? p.iris : [240, 240, 235];
+          const ir: [number, number, number] = Math.hypot(u - ex, (v + 0.2) * (p.b / p.a)) < Math.min(0.09, eh * 0.9) ? p.iris : [240, 240, 235];
           col = [ir[0], ir[1], ir[2]];
         }
         const bv = -0.42 + p.brow * 4;

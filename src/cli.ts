@@ -1,0 +1,162 @@
+/**
+ * `ganon`: the one CLI. Handlers parse, call a library function, print.
+ * A ToolkitError exits 2 with its one-line message; anything else exits 1 with a stack.
+ */
+import { readFileSync } from 'node:fs';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { BACKEND_NAMES, backendLine, initBackend, type BackendInfo } from './backend/index.js';
+import { loadTrainConfig } from './config/train.js';
+import { runDemo } from './demo.js';
+import { ToolkitError } from './errors.js';
+import { decodeImage, writePng } from './io/images.js';
+import { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
+import { writeFileAtomic } from './io/fs.js';
+import { summary } from './models/registry.js';
+import { runNetwork } from './models/run.js';
+import { generateFaces, loadGenerator } from './pipeline/generate.js';
+import { train } from './train/loop.js';
+import { gitCommit, toolkitVersion } from './util/provenance.js';
+
+const backendOpt = {
+  backend: { type: 'string', choices: BACKEND_NAMES, describe: 'TF.js backend (default: env GANON_BACKEND, else auto)' },
+} as const;
+
+async function backend(name: string | undefined, quiet = false): Promise<BackendInfo> {
+  const info = await initBackend(name);
+  if (!quiet) process.stderr.write(`${backendLine(info)}\n`);
+  return info;
+}
+
+function print(json: boolean, data: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);
+}
+
+/** Ctrl-C once: finish the step, checkpoint, exit; twice: quit now. */
+function interruptSignal(): AbortSignal {
+  const ctl = new AbortController();
+  process.on('SIGINT', () => {
+    if (ctl.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping after this step and writing a checkpoint (Ctrl-C again to quit now)\n');
+    ctl.abort();
+  });
+  return ctl.signal;
+}
+
+function modelCommands(y: Argv) {
+  return y
+    .command('summary', 'parameter counts and output shapes of the paper networks', (a) => a
+      .option('image-size', { type: 'number', default: 512, describe: 'input side (a multiple of 256)' })
+      .option('json', { type: 'boolean', default: false }),
+    (a) => {
+      const s = summary(a.imageSize);
+      print(a.json, s, () => [
+        `image size ${s.imageSize}`,
+        `generator      ${s.generator.params.toLocaleString('en-US')} params, output [${s.generator.output}]`,
+        `discriminator  ${s.discriminator.params.toLocaleString('en-US')} params, output [${s.discriminator.output}]`,
+      ].join('\n'));
+    })
+    .command('run', 'run one network in eval mode on a float32 NCHW tensor (parity checks against PyTorch)', (a) => a
+      .option('arch', { type: 'string', choices: ['unet', 'patchgan'], demandOption: true, describe: 'network (patchgan takes the 6-channel image+condition concat)' })
+      .option('weights', { type: 'string', demandOption: true, describe: '.safetensors in PyTorch names, or a checkpoint directory' })
+      .option('input', { type: 'string', demandOption: true, describe: '.safetensors with a float32 tensor "input" [n,c,h,w]' })
+      .option('out', { type: 'string', demandOption: true, describe: '.safetensors to write "output" [n,c,h,w] to' })
+      .option('image-size', { type: 'number', describe: 'expected input side (checked against the input tensor)' })
+      .options(backendOpt),
+    async (a) => {
+      await backend(a.backend);
+      const input = decodeSafetensors(readFileSync(a.input), a.input).tensors;
+      const side = input.get('input')?.shape[2];
+      if (a.imageSize !== undefined && side !== a.imageSize) throw new ToolkitError(`--image-size ${a.imageSize} but '${a.input}' is ${side} px`);
+      const out = await runNetwork(a.arch, a.weights, input, a.input);
+      await writeFileAtomic(a.out, encodeSafetensors(out, { arch: a.arch, weights: a.weights }));
+      process.stderr.write(`wrote ${a.out}: output [${out.get('output')!.shape}]\n`);
+    })
+    .demandCommand(1, 'name a model subcommand: summary or run');
+}
+
+export function buildCli(argv: string[]) {
+  return yargs(argv)
+    .scriptName('ganon')
+    .usage('$0 <command> [options]\n\nGANonymization in TypeScript: landmarks in, a new face out.')
+    .command('info', 'toolkit version, commit and the backend that would run', (a) => a
+      .option('json', { type: 'boolean', default: false }).options(backendOpt),
+    async (a) => {
+      const b = await backend(a.backend, true);
+      const data = { version: toolkitVersion(), commit: gitCommit(), node: process.version, backend: b };
+      print(a.json, data, () => `ganon ${data.version} (${data.commit})\nnode ${data.node}\n${backendLine(b)}${b.fallbacks.length ? `\nnot used: ${b.fallbacks.join('; ')}` : ''}`);
+    })
+    .command('model', 'inspect and run the networks', modelCommands)
+    .command('train', 'train the pix2pix generator on a paired dataset', (a) => a
+      .option('config', { type: 'string', describe: 'YAML config (configs/paper.yaml, configs/smoke.yaml)' })
+      .option('data', { type: 'string', demandOption: true, describe: 'dataset dir: ganon preprocess output, or train/ val/ of side-by-side pairs' })
+      .option('out', { type: 'string', demandOption: true, describe: 'run directory (checkpoints, logs, samples)' })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue from the newest checkpoint in --out' })
+      .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key: --set train.batchSize=8' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+      .options(backendOpt),
+    async (a) => {
+      const config = loadTrainConfig(a.config, a.set);
+      const b = await backend(a.backend);
+      const r = await train({ config, dataDir: a.data, outDir: a.out, resume: a.resume, backend: b.name, signal: interruptSignal() });
+      print(a.json, r, () => `${r.status} at step ${r.step}\ncheckpoint: ${r.lastCheckpoint}\nsamples: ${r.samples.at(-1) ?? 'none'}\nlog: ${a.out}/steps.arrow`);
+      if (r.status === 'interrupted') process.exitCode = 130;
+    })
+    .command('generate', 'synthesise a face from a landmark image', (a) => a
+      .option('weights', { type: 'string', demandOption: true, describe: 'generator .safetensors or a checkpoint directory' })
+      .option('condition', { type: 'string', demandOption: true, describe: 'landmark image (S x S PNG, as rendered by the pipeline)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output PNG' })
+      .options(backendOpt),
+    async (a) => {
+      await backend(a.backend);
+      const g = loadGenerator(a.weights);
+      try {
+        const cond = await decodeImage(a.condition);
+        const [face] = await generateFaces(g, [cond]);
+        await writePng(a.out, face!);
+        process.stderr.write(`wrote ${a.out} (${face!.width}x${face!.height})\n`);
+      } finally {
+        g.dispose();
+      }
+    })
+    .command('demo', 'synthetic data + the smoke training config: the whole training path in a minute', (a) => a
+      .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and samples go' })
+      .option('config', { type: 'string', default: 'configs/smoke.yaml' })
+      .option('count', { type: 'number', default: 64, describe: 'synthetic pairs to generate' })
+      .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key' })
+      .options(backendOpt),
+    async (a) => {
+      const b = await backend(a.backend);
+      const r = await runDemo({ outDir: a.out, configFile: a.config, backend: b.name, count: a.count, sets: a.set, signal: interruptSignal() });
+      process.stdout.write(`demo ${r.status} at step ${r.step}\n  data:       ${r.dataDir}\n  checkpoint: ${r.lastCheckpoint}\n  samples:    ${r.samples.join('\n              ') || 'none'}\n  step log:   ${r.runDir}/steps.arrow\n`);
+    })
+    .demandCommand(1, 'name a command (ganon --help lists them)')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(toolkitVersion())
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() ? '' : ''}ganon: ${msg}\n(see ganon --help)\n`);
+      process.exit(2);
+    });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildCli(argv).parseAsync();
+    return Number(process.exitCode ?? 0);
+  } catch (e) {
+    if (e instanceof ToolkitError) {
+      process.stderr.write(`ganon: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`ganon: internal error\n${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const code = await main(hideBin(process.argv));
+process.exitCode = code;

@@ -1,0 +1,30 @@
+/** Reading network weights from a file or a checkpoint directory (safetensors, PyTorch names). */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { ModelLoadError } from '../errors.js';
+import { decodeSafetensors, type TensorMap } from './safetensors.js';
+
+/**
+ * `path` is a .safetensors file or a checkpoint directory (then `<dir>/<file>`).
+ * Keys may carry a prefix (`generator.`, `G.`, Lightning's `generator.`), which is stripped
+ * when `probe` (a key the network must have) is found under it.
+ */
+export function readWeights(path: string, dirFile: string, probe: string): { tensors: TensorMap; source: string } {
+  if (!existsSync(path)) throw new ModelLoadError(`weights '${path}' do not exist`);
+  const file = statSync(path).isDirectory() ? join(path, dirFile) : path;
+  if (!existsSync(file)) throw new ModelLoadError(`'${path}' is a directory without ${dirFile} (expected a checkpoint directory)`);
+  const ext = extname(file).toLowerCase();
+  if (ext === '.ckpt' || ext === '.pth' || ext === '.pt') {
+    throw new ModelLoadError(`'${file}' is a PyTorch pickle checkpoint; this version reads safetensors only (convert the state_dict with safetensors.torch.save_file)`);
+  }
+  const tensors = decodeSafetensors(readFileSync(file), file).tensors;
+  if (tensors.has(probe)) return { tensors, source: file };
+  for (const prefix of ['generator.', 'G.', 'discriminator.', 'D.', 'model.', 'net.']) {
+    if (tensors.has(prefix + probe)) {
+      const stripped: TensorMap = new Map();
+      for (const [k, v] of tensors) if (k.startsWith(prefix)) stripped.set(k.slice(prefix.length), v);
+      return { tensors: stripped, source: file };
+    }
+  }
+  throw new ModelLoadError(`'${file}' has no tensor '${probe}' (found ${[...tensors.keys()].slice(0, 3).join(', ')}${tensors.size > 3 ? ', ...' : ''})`);
+}
