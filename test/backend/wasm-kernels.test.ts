@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { wasmKernelCacheSize } from '../../src/backend/wasm-kernels.js';
 import { maxRelDiff, seededValues } from '../helpers/tensors.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -89,5 +90,24 @@ describe('wasm replacement conv-gradient kernels', () => {
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
     expect(after.numDataBuffers).toBe(before.numDataBuffers);
+  });
+
+  it('frees cached sub-filters once their filter is disposed (no wasm heap growth over steps)', async () => {
+    const sizes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await grads({ n: 1, h: 8, w: 8, ci: 4, co: 6, k: [4, 4], s: [2, 2], pad: 'same' }, 300 + i);
+      sizes.push(wasmKernelCacheSize());
+    }
+    // Each call's filter is disposed after it; the next call sweeps its entry.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1);
+  });
+
+  it('reuses sub-filters for an unchanged filter and stays correct', async () => {
+    const x = tf.tensor4d(seededValues(1 * 4 * 4 * 8, 1), [1, 4, 4, 8]);
+    const w = tf.tensor4d(seededValues(4 * 4 * 3 * 8, 2), [4, 4, 3, 8]);
+    const a = tf.conv2dTranspose(x, w, [1, 8, 8, 3], 2, 'same');
+    const b = tf.conv2dTranspose(x, w, [1, 8, 8, 3], 2, 'same');
+    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
+    tf.dispose([x, w, a, b]);
   });
 });

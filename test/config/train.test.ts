@@ -54,3 +54,13 @@ describe('training config', () => {
     expect(() => loadTrainConfig(file('train: [unclosed\n'))).toThrow(/is not valid YAML/);
   });
 });
+
+describe('docs/configuration.md', () => {
+  it('documents every config key', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { describeSchema } = await import('../../src/config/schema.js');
+    const { trainSchema } = await import('../../src/config/train.js');
+    const doc = readFileSync('docs/configuration.md', 'utf8');
+    for (const row of describeSchema(trainSchema)) expect(doc).toContain(row);
+  });
+});
