@@ -48,7 +48,7 @@ def train_case(size, batch, runs):
         ld = 0.5 * (mse(D(b, a), ones) + mse(D(fake.detach(), a), zeros))
         ld.backward()
         oD.step()
-        float(lg), float(ld)
+        lg.item(), ld.item()
         if i > 0:
             times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)

@@ -15,6 +15,7 @@ import { writeFileAtomic } from './io/fs.js';
 import { summary } from './models/registry.js';
 import { runNetwork } from './models/run.js';
 import { generateFaces, loadGenerator } from './pipeline/generate.js';
+import { runSetupNative } from './setup.js';
 import { train } from './train/loop.js';
 import { gitCommit, toolkitVersion } from './util/provenance.js';
 
@@ -129,6 +130,15 @@ export function buildCli(argv: string[]) {
       const b = await backend(a.backend);
       const r = await runDemo({ outDir: a.out, configFile: a.config, backend: b.name, count: a.count, sets: a.set, signal: interruptSignal() });
       process.stdout.write(`demo ${r.status} at step ${r.step}\n  data:       ${r.dataDir}\n  checkpoint: ${r.lastCheckpoint}\n  samples:    ${r.samples.join('\n              ') || 'none'}\n  step log:   ${r.runDir}/steps.arrow\n`);
+    })
+    .command('setup <what>', 'optional installs: `ganon setup native` builds the native TensorFlow backend (docs/native.md)', (a) => a
+      .positional('what', { type: 'string', choices: ['native'], demandOption: true })
+      .option('gpu', { type: 'boolean', default: false, describe: 'build tfjs-node-gpu against the GPU TensorFlow wheel and its CUDA 12 libraries (untested here)' })
+      .option('wheel', { type: 'string', describe: 'use this TensorFlow wheel file instead of pip download' })
+      .option('dir', { type: 'string', describe: 'install directory (default <repo>/.native, or env GANON_NATIVE_DIR at run time)' })
+      .option('force', { type: 'boolean', default: false, describe: 'rebuild even if a working build exists' }),
+    async (a) => {
+      process.exitCode = await runSetupNative({ gpu: a.gpu, wheel: a.wheel, dir: a.dir, force: a.force });
     })
     .demandCommand(1, 'name a command (ganon --help lists them)')
     .strict()

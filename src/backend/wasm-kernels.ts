@@ -71,31 +71,54 @@ function convInfoFor(xShape: number[], filterShape: number[], attrs: { strides: 
     attrs.strides, 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false, 'channelsLast');
 }
 
-/** dW[i,j,ci,co] = sum_{n,ho,wo} x[n, ho*sh+i-top, wo*sw+j-left, ci] * dy[n,ho,wo,co]. */
+/**
+ * dW[i,j,ci,co] = sum_{n,ho,wo} x[n, ho*sh+i-top, wo*sw+j-left, ci] * dy[n,ho,wo,co],
+ * as one matrix product A [kh*kw*ci, P] @ dy [P, co] with P = n*Ho*Wo: the rows
+ * of A (im2col, transposed) are gathered in JS from x transposed to [ci, n, H, W],
+ * and the product runs in XNNPACK. The reduction is over P, which keeps the
+ * GEMM efficient (a conv formulation reduces over n, i.e. over 1 at batch 1).
+ */
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as WasmBackendLike;
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const a = attrs as unknown as Conv2DBackpropFilterAttrs;
   const info = convInfoFor(x.shape, a.filterShape, a);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
-  const [, h, w] = x.shape as [number, number, number, number];
+  const [n, h, w] = x.shape as [number, number, number, number];
   const [, ho, wo] = dy.shape as [number, number, number, number];
   const { top, left } = info.padInfo;
-  // Padding after, chosen so the dilated conv yields exactly kh x kw (clamped at 0,
-  // in which case trailing input rows that no output used are sliced away).
-  const bottom = Math.max(0, kh + (ho - 1) * sh - h - top);
-  const right = Math.max(0, kw + (wo - 1) * sw - w - left);
-  const xT = transpose(b, x, [3, 1, 2, 0]); // [Cin, H, W, N]: Cin becomes the batch
-  const dyT = transpose(b, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Cout]: a filter over N channels
-  const r = conv(b, xT, dyT, [[0, 0], [top, bottom], [left, right], [0, 0]], [sh, sw]); // [Cin, >=kh, >=kw, Cout]
-  free(b, xT, dyT);
-  let cropped = r;
-  if (r.shape[1] !== kh || r.shape[2] !== kw) {
-    cropped = slice(b, r, [0, 0, 0, 0], [ci, kh, kw, co]);
-    free(b, r);
+  const P = n * ho * wo;
+  const xT = transpose(b, x, [3, 0, 1, 2]); // [ci, n, H, W]
+  const A = b.makeOutput([kh * kw * ci, P], 'float32');
+  const xv = b.typedArrayFromHeap(xT); // views taken after the last allocation
+  const av = b.typedArrayFromHeap(A);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      // wo range whose column wo*sw + j - left falls inside [0, W)
+      const woLo = Math.max(0, Math.ceil((left - j) / sw));
+      const woHi = Math.min(wo - 1, Math.floor((w - 1 + left - j) / sw));
+      for (let c = 0; c < ci; c++) {
+        let row = ((i * kw + j) * ci + c) * P;
+        for (let nn = 0; nn < n; nn++) {
+          for (let oy = 0; oy < ho; oy++, row += wo) {
+            const y = oy * sh + i - top;
+            if (y < 0 || y >= h || woHi < woLo) {
+              av.fill(0, row, row + wo);
+              continue;
+            }
+            if (woLo > 0) av.fill(0, row, row + woLo);
+            const base = ((c * n + nn) * h + y) * w + j - left;
+            for (let ox = woLo; ox <= woHi; ox++) av[row + ox] = xv[base + ox * sw]!;
+            if (woHi < wo - 1) av.fill(0, row + woHi + 1, row + wo);
+          }
+        }
+      }
+    }
   }
-  const out = transpose(b, cropped, [1, 2, 0, 3]); // [kh, kw, Cin, Cout]
-  free(b, cropped);
+  free(b, xT);
+  const out = call('BatchMatMul', b, { a: A, b: { ...dy, shape: [P, co] } }, { transposeA: false, transposeB: false } as unknown as NamedAttrMap);
+  free(b, A);
+  out.shape = [kh, kw, ci, co];
   return out;
 };
 

@@ -15,10 +15,17 @@ export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
-/** Conv k4 s2 p1 (PyTorch padding=1 on an even size == TF 'same'). */
+/**
+ * Conv k4 s2 p1. On an even size PyTorch's padding=1 is exactly TF 'same'
+ * (1 before, 1 after); 'same' keeps both backends on their fast kernels
+ * (libtensorflow's explicit-padding gradients are several times slower).
+ */
 export function convDown(x: tf.Tensor4D, w: tf.Tensor4D, bias?: tf.Tensor1D): tf.Tensor4D {
-  const y = tf.conv2d(x, w, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-  return bias ? tf.add(y, bias) : y;
+  if (x.shape[1] % 2 !== 0 || x.shape[2] % 2 !== 0) throw new Error(`convDown needs even sides, got ${x.shape[1]}x${x.shape[2]}`);
+  return tf.tidy(() => {
+    const y = tf.conv2d(x, w, 2, 'same');
+    return bias ? tf.add(y, bias) : y;
+  });
 }
 
 /** ConvTranspose k4 s2 p1: doubles H and W. w is [kh, kw, out, in]. */
@@ -32,8 +39,10 @@ export function convUp(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
  * on both axes (TF 'same' would pad 1 before and 2 after). Stride 1.
  */
 export function convPad21(x: tf.Tensor4D, w: tf.Tensor4D, bias?: tf.Tensor1D): tf.Tensor4D {
-  const y = tf.conv2d(x, w, 1, [[0, 0], [2, 1], [2, 1], [0, 0]]);
-  return bias ? tf.add(y, bias) : y;
+  return tf.tidy(() => {
+    const y = tf.conv2d(tf.pad(x, [[0, 0], [2, 1], [2, 1], [0, 0]]), w, 1, 'valid');
+    return bias ? tf.add(y, bias) : y;
+  });
 }
 
 /** nn.Upsample(scale_factor=2), mode 'nearest'. */
@@ -46,4 +55,46 @@ export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
 export function maybeDropout(x: tf.Tensor4D, rate: number, training: boolean, seed: number | undefined): tf.Tensor4D {
   if (!training || rate <= 0) return x;
   return tf.dropout(x, rate, undefined, seed) as tf.Tensor4D;
+}
+
+/**
+ * Axis map of the fold below: tap k (0..3) of the k4 conv, for output phase r
+ * (output row 2q + r), reads low-resolution row q - 1 + FOLD[r][k].
+ *   y[2q]   = (w0 + w1) x[q-1] + (w2 + w3) x[q]
+ *   y[2q+1] = w0 x[q-1] + (w1 + w2) x[q] + w3 x[q+1]
+ */
+const FOLD = [[0, 0, 1, 1], [0, 1, 1, 2]] as const;
+
+/** [3*3*4, 16]: row (a, b, phase), column (ky, kx); 1 where tap (ky, kx) lands on offset (a, b). */
+const FOLD_MATRIX = (() => {
+  const m = new Float32Array(36 * 16);
+  for (let ry = 0; ry < 2; ry++) {
+    for (let rx = 0; rx < 2; rx++) {
+      for (let ky = 0; ky < 4; ky++) {
+        for (let kx = 0; kx < 4; kx++) m[((FOLD[ry]![ky]! * 3 + FOLD[rx]![kx]!) * 4 + ry * 2 + rx) * 16 + ky * 4 + kx] = 1;
+      }
+    }
+  }
+  return m;
+})();
+
+/**
+ * The generator's final layer, `Upsample(x2, nearest) -> ZeroPad2d((1,0,1,0)) ->
+ * Conv2d(k4, p1)`, computed at the low resolution: the upsample and the k4
+ * conv fold into one 3x3 conv with 4 x Cout channels (one set per output
+ * phase, weights summed as above), then the phases are interleaved. Same
+ * function, a quarter of the input, and gradients that avoid libtensorflow's
+ * very slow stride-1 k4 backprop on a full-resolution, 3-channel output.
+ * w is [4, 4, Cin, Cout] (TF layout of the PyTorch k4 weight).
+ */
+export function upsampleConvPad21(x: tf.Tensor4D, w: tf.Tensor4D, bias?: tf.Tensor1D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, wd] = x.shape;
+    const [, , ci, co] = w.shape;
+    const folded = tf.matMul(tf.tensor2d(FOLD_MATRIX, [36, 16]), tf.reshape(w, [16, ci * co])); // [(a, b, phase), ci*co]
+    const w3 = tf.reshape(tf.transpose(tf.reshape(folded, [3, 3, 4, ci, co]), [0, 1, 3, 2, 4]), [3, 3, ci, 4 * co]);
+    const y = tf.conv2d(x, w3 as tf.Tensor4D, 1, 'same'); // [b, h, w, (ry, rx, co)]
+    const inter = tf.reshape(tf.transpose(tf.reshape(y, [b * h, wd, 2, 2, co]), [0, 2, 1, 3, 4]), [b, 2 * h, 2 * wd, co]);
+    return (bias ? tf.add(inter, bias) : inter) as tf.Tensor4D;
+  });
 }

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, InputError } from '../errors.js';
-import { convDown, convPad21, convUp, instanceNorm, maybeDropout, upsampleNearest2x } from './ops.js';
+import { convDown, convUp, instanceNorm, maybeDropout, upsampleConvPad21 } from './ops.js';
 import type { ParamSpec, Params } from './params.js';
 
 export interface UNetConfig {
@@ -123,8 +123,8 @@ export function unetForward(p: Params, cfg: UNetConfig, x: tf.Tensor4D, opts: Fo
       if (u.dropout) t = drop(t);
       y = tf.concat([t, skips.pop()!], 3); // upsampled first, then the skip
     }
-    y = upsampleNearest2x(y); // [b, H, W, 2*ngf]
-    y = convPad21(y, p.get('final.2.weight') as tf.Tensor4D, p.get('final.2.bias') as tf.Tensor1D);
+    // nearest x2 -> pad (2 before, 1 after) -> conv k4, computed at half resolution (ops.ts)
+    y = upsampleConvPad21(y, p.get('final.2.weight') as tf.Tensor4D, p.get('final.2.bias') as tf.Tensor1D); // [b, H, W, out]
     return tf.tanh(y);
   });
 }
