@@ -111,3 +111,18 @@ describe('wasm replacement conv-gradient kernels', () => {
     tf.dispose([x, w, a, b]);
   });
 });
+
+describe('GEMM path of the input gradient (small activations, wide filters)', () => {
+  const wide: Case[] = [
+    { n: 1, h: 4, w: 4, ci: 16, co: 32, k: [4, 4], s: [2, 2], pad: 'same' },
+    { n: 2, h: 2, w: 2, ci: 8, co: 64, k: [4, 4], s: [2, 2], pad: 'same' },
+    { n: 1, h: 6, w: 5, ci: 4, co: 64, k: [3, 3], s: [1, 1], pad: 'valid' },
+    { n: 1, h: 7, w: 7, ci: 3, co: 48, k: [3, 2], s: [3, 3], pad: 'same' },
+  ];
+  it.each(wide.map((c, i) => [i, c] as const))('wide case %i matches cpu (dy positions <= 4 x channels)', async (i, c) => {
+    const wasm = await grads(c, 500 + i);
+    const cpu = await onBackend('cpu', () => grads(c, 500 + i));
+    expect(maxRelDiff(wasm.dx, cpu.dx)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelDiff(wasm.dw, cpu.dw)).toBeLessThanOrEqual(1e-5);
+  });
+});
