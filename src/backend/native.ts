@@ -23,6 +23,7 @@
  * stays active, which is what tfjs would pick anyway (highest priority).
  *
  * Silent and never throws: failures come back in `tried`. It sets
+ * TF_CPU_ALLOCATOR_USE_BFC=true (unless set; see below) and
  * TF_CPP_MIN_LOG_LEVEL=2 (unless set) so libtensorflow's start-up INFO/WARNING
  * lines do not reach stderr, and swallows console output during the import.
  * oneDNN is left as configured (on by default; off is about 4x slower).
@@ -195,6 +196,10 @@ async function tryCandidate(c: Candidate, projectCore: string): Promise<NativeBa
   }
 
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // TensorFlow's BFC allocator on CPU reuses freed buffers instead of returning
+  // them to the OS: every elementwise op over 57M parameters otherwise pays
+  // fresh page faults. Measured: 256 px train step 2.8 s -> 2.0 s (docs/performance.md).
+  process.env.TF_CPU_ALLOCATOR_USE_BFC ??= 'true';
   const engine = tf.engine();
   const prev = engine.backendName ?? null;
   const res = withQuietConsole(() => req(c.package) as unknown);
