@@ -14,7 +14,10 @@ import { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 import { writeFileAtomic } from './io/fs.js';
 import { summary } from './models/registry.js';
 import { runNetwork } from './models/run.js';
+import { extractFaces, DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
 import { generateFaces, loadGenerator } from './pipeline/generate.js';
+import { parseLandmarksJson, landmarksToJson } from './pipeline/points.js';
+import { renderLandmarks } from './pipeline/render.js';
 import { runSetupNative } from './setup.js';
 import { train } from './train/loop.js';
 import { gitCommit, toolkitVersion } from './util/provenance.js';
@@ -119,6 +122,34 @@ export function buildCli(argv: string[]) {
       } finally {
         g.dispose();
       }
+    })
+    .command('landmarks <image>', 'detect, align, letterbox and render the 478-point landmark image the generator sees', (a) => a
+      .positional('image', { type: 'string', demandOption: true, describe: 'a photo (or, with --from-json, a points file)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'landmark image PNG to write' })
+      .option('size', { type: 'number', default: 512, describe: 'side S of the letterboxed face and landmark image' })
+      .option('face', { type: 'number', default: 0, describe: 'which detected face (0 = first)' })
+      .option('margin', { type: 'number', default: 0, describe: 'extra margin around the face box (fraction of its sides)' })
+      .option('min-score', { type: 'number', default: DEFAULT_FACE_OPTIONS.detect.minScore, describe: 'face detector threshold' })
+      .option('crop-out', { type: 'string', describe: 'also write the aligned, letterboxed face crop (PNG)' })
+      .option('from-json', { type: 'boolean', default: false, describe: 'render points from a JSON file (as --json prints) instead of a photo' })
+      .option('json', { type: 'boolean', default: false, describe: 'print every face (box, angle, 478 points) as JSON' })
+      .options(backendOpt),
+    async (a) => {
+      if (a.fromJson) {
+        const points = parseLandmarksJson(readFileSync(a.image, 'utf8'), a.image, a.face);
+        await writePng(a.out, renderLandmarks(points, a.size));
+        process.stderr.write(`wrote ${a.out} (${a.size}x${a.size})\n`);
+        return;
+      }
+      await backend(a.backend);
+      const img = await decodeImage(a.image);
+      const faces = await extractFaces(img, { size: a.size, margin: a.margin, detect: { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore } });
+      if (a.json) process.stdout.write(`${JSON.stringify({ image: a.image, size: a.size, faces: faces.map(landmarksToJson) })}\n`);
+      const f = faces[a.face];
+      if (f === undefined) throw new ToolkitError(faces.length === 0 ? `no face found in '${a.image}'` : `--face ${a.face} but only ${faces.length} face(s) found in '${a.image}'`);
+      await writePng(a.out, renderLandmarks(f.landmarks ?? new Float32Array(0), a.size));
+      if (a.cropOut) await writePng(a.cropOut, f.image);
+      process.stderr.write(`${faces.length} face(s); wrote ${a.out} for face ${a.face} (score ${f.score.toFixed(2)}, angle ${((f.angle * 180) / Math.PI).toFixed(1)} deg, landmarks from the ${f.landmarkSource})\n`);
     })
     .command('demo', 'synthetic data + the smoke training config: the whole training path in a minute', (a) => a
       .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and samples go' })

@@ -87,4 +87,27 @@ describe('ganon CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/cannot decode image/);
   });
+
+  it('landmarks: a photo gives the rendered 478-point image and JSON; --from-json renders points; no face exits 2', async () => {
+    const dir = tmp();
+    const out = join(dir, 'lm.png');
+    const r = ganon(['landmarks', 'test/.cache/astronaut.png', '--out', out, '--size', '256', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { faces: { landmarks: number[][]; box: number[] }[] };
+    expect(j.faces).toHaveLength(1);
+    expect(j.faces[0]!.landmarks).toHaveLength(478);
+    const meta = await sharp(out).metadata();
+    expect([meta.width, meta.height]).toEqual([256, 256]);
+    writeFileSync(join(dir, 'pts.json'), r.stdout);
+    const again = join(dir, 'again.png');
+    expect(ganon(['landmarks', join(dir, 'pts.json'), '--from-json', '--out', again, '--size', '256']).code).toBe(0);
+    const a = await sharp(out).raw().toBuffer();
+    const b = await sharp(again).raw().toBuffer();
+    expect(Buffer.compare(a, b)).toBe(0);
+    const blank = join(dir, 'blank.png');
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toFile(blank);
+    const none = ganon(['landmarks', blank, '--out', join(dir, 'x.png')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no face found in '.*blank.png'/);
+  });
 });

@@ -19,7 +19,7 @@ function files(dir: string): string[] {
 }
 
 describe('no network at run time', () => {
-  it('demo training and model run attempt no connection', () => {
+  it('demo training, model run and landmarks (face models) attempt no connection', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-net-'));
     const log = join(dir, 'net.log');
     const env = { NODE_OPTIONS: `--import=${repoRoot}test/helpers/no-network.mjs`, GANON_NET_LOG: log };
@@ -28,6 +28,9 @@ describe('no network at run time', () => {
     const w = `${fixtureDir}pix2pix/unet_small.safetensors`;
     const run = ganon(['model', 'run', '--arch', 'unet', '--weights', w, '--input', w, '--out', join(dir, 'o.safetensors')], env);
     expect(run.code, run.stderr).toBe(0);
+    // face detection + mesh (Human's model files, loaded from node_modules)
+    const lm = ganon(['landmarks', `${repoRoot}test/.cache/astronaut.png`, '--out', join(dir, 'lm.png'), '--size', '128'], env);
+    expect(lm.code, lm.stderr).toBe(0);
     expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
   });
 

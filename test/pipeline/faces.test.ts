@@ -1,0 +1,83 @@
+/**
+ * Detection, alignment and 478 landmarks on a real photo: astronaut.png
+ * (Eileen Collins, NASA, public domain), fetched from Debian's
+ * python3-skimage package by scripts/fetch-test-images.sh (npm's pretest).
+ * Expected values were checked by hand on the image (pupils at about
+ * (204, 100) and (246, 103); face box about [152, 49, 145, 145]).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage, type RgbImage } from '../../src/io/images.js';
+import { applyAffine } from '../../src/pipeline/align.js';
+import { extractFaces } from '../../src/pipeline/faces.js';
+import { detectFaces, toMediaPipeOrder } from '../../src/pipeline/human.js';
+import { repoRoot } from '../helpers/cli.js';
+
+const ASTRONAUT = `${repoRoot}test/.cache/astronaut.png`;
+let img: RgbImage;
+
+beforeAll(async () => {
+  if (!existsSync(ASTRONAUT)) throw new Error(`${ASTRONAUT} is missing: run 'bash scripts/fetch-test-images.sh' (npm test runs it first)`);
+  img = await decodeImage(ASTRONAUT);
+});
+
+describe('detection and landmarks on astronaut.png', () => {
+  it('finds one face with the hand-checked box and pupils', async () => {
+    const faces = await detectFaces(img);
+    expect(faces).toHaveLength(1);
+    const [x, y, w, h] = faces[0]!.box;
+    for (const [got, want] of [[x, 152], [y, 49], [w, 145], [h, 145]] as const) expect(Math.abs(got - want)).toBeLessThanOrEqual(12);
+    const m = faces[0]!.mesh;
+    // MediaPipe order: 468 = the subject's right iris (image left), 473 = left iris
+    expect(Math.hypot(m[468 * 3]! - 204, m[468 * 3 + 1]! - 100)).toBeLessThanOrEqual(6);
+    expect(Math.hypot(m[473 * 3]! - 246, m[473 * 3 + 1]! - 103)).toBeLessThanOrEqual(6);
+  });
+
+  it('aligned, letterboxed crop: 478 landmarks inside the image, eyes level, mapped back onto the pupils', async () => {
+    const before = tf.memory().numTensors;
+    const [f] = await extractFaces(img, { size: 256, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } });
+    expect(f).toBeDefined();
+    expect([f!.image.width, f!.image.height]).toEqual([256, 256]);
+    expect(f!.landmarkSource).toBe('crop');
+    const lm = f!.landmarks!;
+    expect(lm.length).toBe(478 * 3);
+    for (let i = 0; i < 478; i++) {
+      expect(lm[i * 3]!).toBeGreaterThan(0);
+      expect(lm[i * 3]!).toBeLessThan(1);
+      expect(lm[i * 3 + 1]!).toBeGreaterThan(0);
+      expect(lm[i * 3 + 1]!).toBeLessThan(1);
+    }
+    const iris = (k: number) => [lm[k * 3]! * 256, lm[k * 3 + 1]! * 256] as [number, number];
+    const [r, l] = [iris(468), iris(473)];
+    expect(r[0]).toBeLessThan(l[0]);
+    expect(Math.abs(Math.atan2(l[1] - r[1], l[0] - r[0]))).toBeLessThan((3 * Math.PI) / 180); // level after alignment
+    expect((f!.angle * 180) / Math.PI).toBeGreaterThan(1); // the photo's eye line is tilted ~4 degrees
+    const back = applyAffine(f!.toOriginal, ...r);
+    expect(Math.hypot(back[0] - 204, back[1] - 100)).toBeLessThanOrEqual(6);
+    // landmarks lie inside the detector box (mapped back)
+    let inside = 0;
+    for (let i = 0; i < 478; i++) {
+      const [ox, oy] = applyAffine(f!.toOriginal, lm[i * 3]! * 256, lm[i * 3 + 1]! * 256);
+      const [bx, by, bw, bh] = f!.box;
+      if (ox >= bx - 5 && ox <= bx + bw + 5 && oy >= by - 5 && oy <= by + bh + 5) inside++;
+    }
+    expect(inside).toBeGreaterThanOrEqual(470);
+    // Human keeps its model weights; a second call must not add tensors
+    const mid = tf.memory().numTensors;
+    await extractFaces(img, { size: 256, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } });
+    expect(tf.memory().numTensors).toBe(mid);
+    expect(mid).toBeGreaterThanOrEqual(before);
+  });
+
+  it('a blank image has no face', async () => {
+    const blank = { width: 128, height: 128, data: new Uint8Array(128 * 128 * 3).fill(40) };
+    expect(await extractFaces(blank, { size: 128, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } })).toEqual([]);
+  });
+
+  it('iris groups are swapped into MediaPipe order', () => {
+    const mesh = Array.from({ length: 478 }, (_, i) => [i, 0, 0]);
+    const m = toMediaPipeOrder(mesh);
+    expect([m[468 * 3], m[472 * 3], m[473 * 3], m[477 * 3], m[467 * 3]]).toEqual([473, 477, 468, 472, 467]);
+  });
+});
