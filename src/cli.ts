@@ -18,6 +18,8 @@ import { extractFaces, DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
 import { generateFaces, loadGenerator } from './pipeline/generate.js';
 import { parseLandmarksJson, landmarksToJson } from './pipeline/points.js';
 import { renderLandmarks } from './pipeline/render.js';
+import { anonymize, parseMethod, sha256File } from './pipeline/anonymize.js';
+import { statsCommand } from './eval/stats-command.js';
 import { runSetupNative } from './setup.js';
 import { train } from './train/loop.js';
 import { gitCommit, toolkitVersion } from './util/provenance.js';
@@ -151,6 +153,45 @@ export function buildCli(argv: string[]) {
       if (a.cropOut) await writePng(a.cropOut, f.image);
       process.stderr.write(`${faces.length} face(s); wrote ${a.out} for face ${a.face} (score ${f.score.toFixed(2)}, angle ${((f.angle * 180) / Math.PI).toFixed(1)} deg, landmarks from the ${f.landmarkSource})\n`);
     })
+    .command('anonymize <inputs..>', 'replace every face by a synthesised one (crop mode: one S x S image per face)', (a) => a
+      .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'image files or directories (recursive; the output tree mirrors them)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output directory (faces as {faceIndex}_{name}.png, plus manifest.arrow)' })
+      .option('method', { type: 'string', default: 'ganonymization', describe: 'ganonymization | pixelate:N | blur:K[:box] | mask' })
+      .option('weights', { type: 'string', describe: 'generator weights (.safetensors or a checkpoint directory); required for ganonymization' })
+      .option('weights-sha256', { type: 'string', describe: 'refuse weights whose sha256 differs' })
+      .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned face (must match the generator)' })
+      .option('margin', { type: 'number', default: 0, describe: 'extra margin around each face box' })
+      .option('no-face', { type: 'string', choices: ['skip', 'average', 'error'], default: 'skip', describe: 'images without a face: skip, write the generator\'s average face, or count as an error' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'redo files whose output exists' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
+      .options(backendOpt),
+    async (a) => {
+      const method = parseMethod(a.method);
+      const b = await backend(a.backend);
+      let generator;
+      let sha: string | undefined;
+      if (method.kind === 'ganonymization') {
+        if (!a.weights) throw new ToolkitError('--weights is required for --method ganonymization (a generator checkpoint; see README)');
+        generator = loadGenerator(a.weights);
+        sha = sha256File(generator.source);
+        if (a.weightsSha256 && a.weightsSha256.toLowerCase() !== sha) throw new ToolkitError(`weights '${generator.source}' have sha256 ${sha}, not ${a.weightsSha256}`);
+      }
+      try {
+        const { summary } = await anonymize(a.inputs, a.out, {
+          method, generator, weightsSha256: sha, noFace: a.noFace as 'skip' | 'average' | 'error', overwrite: a.overwrite,
+          face: { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect }, toolkitVersion: toolkitVersion(), backend: b.name,
+        }, (done, total, rows) => {
+          for (const r of rows) if (r.status === 'error' || r.status === 'no_face') process.stderr.write(`${r.status}: ${r.input}: ${r.message}\n`);
+          process.stderr.write(`[${done}/${total}] ${rows[0]?.input ?? ''}\n`);
+        });
+        const line = `${summary.files} files, ${summary.faces} faces, ${summary.skipped} skipped, ${summary.errors} errors, ${summary.noFace} without a face`;
+        print(a.json, summary, () => `${line}\nmanifest: ${a.out}/manifest.arrow`);
+        if (summary.files > 0 && summary.succeededFiles === 0) process.exitCode = 3;
+      } finally {
+        generator?.dispose();
+      }
+    })
+    .command('stats', 'paired-sample statistics (Wilcoxon signed-rank, Shapiro-Wilk, Bonferroni) as scipy computes them', statsCommand)
     .command('demo', 'synthetic data + the smoke training config: the whole training path in a minute', (a) => a
       .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and samples go' })
       .option('config', { type: 'string', default: 'configs/smoke.yaml' })

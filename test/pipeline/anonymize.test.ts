@@ -1,0 +1,97 @@
+/** `ganon anonymize` crop mode on astronaut.png with a tiny generator, baselines, reruns and bad files. */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { anonymize, parseMethod, sha256File, type AnonymizeOptions } from '../../src/pipeline/anonymize.js';
+import { loadGenerator } from '../../src/pipeline/generate.js';
+import { fixtureDir } from '../helpers/fixtures.js';
+import { ganon, repoRoot } from '../helpers/cli.js';
+
+const ASTRONAUT = `${repoRoot}test/.cache/astronaut.png`;
+const WEIGHTS = `${fixtureDir}pix2pix/unet_small.safetensors`; // ngf 8, depth 5: sides multiple of 32
+const tmp = () => mkdtempSync(join(tmpdir(), 'ganon-anon-'));
+
+function opts(extra: Partial<AnonymizeOptions> = {}): AnonymizeOptions {
+  return {
+    method: { kind: 'ganonymization' }, face: { size: 64, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } },
+    noFace: 'skip', overwrite: false, toolkitVersion: 'test', backend: 'wasm', weightsSha256: sha256File(WEIGHTS), ...extra,
+  };
+}
+
+describe('anonymize (crop mode)', () => {
+  it('astronaut: one S x S face named 0_astronaut.png, no metadata, a manifest row with the weights sha256', async () => {
+    const input = join(tmp(), 'in');
+    mkdirSync(join(input, 'sub'), { recursive: true });
+    copyFileSync(ASTRONAUT, join(input, 'sub', 'astronaut.png'));
+    const out = tmp();
+    const g = loadGenerator(WEIGHTS);
+    const { rows, summary } = await anonymize([input], out, opts({ generator: g }));
+    g.dispose();
+    expect(summary).toMatchObject({ files: 1, faces: 1, errors: 0 });
+    const file = join(out, 'sub', '0_astronaut.png');
+    expect(rows[0]).toMatchObject({ status: 'ok', output: file, faceIndex: 0, weightsSha256: sha256File(WEIGHTS) });
+    const meta = await sharp(file).metadata();
+    expect([meta.width, meta.height, meta.exif, meta.icc]).toEqual([64, 64, undefined, undefined]);
+    const t = tableFromIPC(readFileSync(join(out, 'manifest.arrow')));
+    expect(t.numRows).toBe(1);
+    expect(String(t.getChild('status')!.get(0))).toBe('ok');
+  });
+
+  it('baselines run on the same crop; reruns skip existing outputs unless overwrite', async () => {
+    const out = tmp();
+    const pix = await anonymize([ASTRONAUT], out, opts({ method: parseMethod('pixelate:8') }));
+    expect(pix.summary.faces).toBe(1);
+    // 8 x 8 blocks of 64 px: every 8 x 8 block is one colour
+    const { data } = await sharp(join(out, '0_astronaut.png')).raw().toBuffer({ resolveWithObject: true });
+    expect(data[(3 * 64 + 5) * 3]).toBe(data[0]);
+    const again = await anonymize([ASTRONAUT], out, opts({ method: parseMethod('pixelate:8') }));
+    expect(again.summary).toMatchObject({ faces: 0, skipped: 1 });
+    const over = await anonymize([ASTRONAUT], out, opts({ method: parseMethod('blur:9'), overwrite: true }));
+    expect(over.summary.faces).toBe(1);
+  });
+
+  it('bad files get an error row each and the run continues; no face -> skip or the average face', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'empty.png'), Buffer.alloc(0));
+    writeFileSync(join(dir, 'notes.jpg'), 'this is text, not a JPEG');
+    const png = readFileSync(ASTRONAUT);
+    writeFileSync(join(dir, 'truncated.png'), png.subarray(0, 2000));
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 80, g: 80, b: 80 } } }).png().toFile(join(dir, 'grey.png'));
+    copyFileSync(ASTRONAUT, join(dir, 'astronaut.png'));
+    const out = tmp();
+    const g = loadGenerator(WEIGHTS);
+    const { rows, summary } = await anonymize([dir], out, opts({ generator: g, noFace: 'average' }));
+    g.dispose();
+    expect(summary).toMatchObject({ files: 5, faces: 1, errors: 3 });
+    const byName = (n: string) => rows.find((r) => r.input.endsWith(n))!;
+    for (const n of ['empty.png', 'notes.jpg', 'truncated.png']) {
+      expect(byName(n).status).toBe('error');
+      expect(byName(n).message).toMatch(/cannot decode image/);
+    }
+    expect(byName('grey.png')).toMatchObject({ status: 'no_face', message: 'no face found: wrote the average face' });
+    expect(existsSync(join(out, '0_grey.png'))).toBe(true);
+  });
+
+  it('method names are validated', () => {
+    expect(parseMethod('blur:17:box')).toEqual({ kind: 'blur', k: 17, filter: 'box' });
+    expect(() => parseMethod('blur:8')).toThrow(/unknown method 'blur:8'/);
+    expect(() => parseMethod('swirl')).toThrow(/unknown method/);
+  });
+
+  it('CLI: summary line, exit 3 when no file succeeded, --weights required', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'bad.png'), 'nope');
+    const r = ganon(['anonymize', dir, '--out', join(dir, 'out'), '--method', 'mask']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^1 files, 0 faces, 0 skipped, 1 errors, 0 without a face$/m);
+    const w = ganon(['anonymize', ASTRONAUT, '--out', join(dir, 'o2')]);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/--weights is required/);
+    const ok = ganon(['anonymize', ASTRONAUT, '--out', join(dir, 'o3'), '--weights', WEIGHTS, '--image-size', '64']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^1 files, 1 faces, 0 skipped, 0 errors/m);
+  });
+});
