@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { decodeSafetensors, type TensorMap } from './safetensors.js';
+import { readTorchCheckpoint } from './torch-checkpoint.js';
 
 /**
  * `path` is a .safetensors file or a checkpoint directory (then `<dir>/<file>`).
@@ -14,10 +15,11 @@ export function readWeights(path: string, dirFile: string, probe: string): { ten
   const file = statSync(path).isDirectory() ? join(path, dirFile) : path;
   if (!existsSync(file)) throw new ModelLoadError(`'${path}' is a directory without ${dirFile} (expected a checkpoint directory)`);
   const ext = extname(file).toLowerCase();
-  if (ext === '.ckpt' || ext === '.pth' || ext === '.pt') {
-    throw new ModelLoadError(`'${file}' is a PyTorch pickle checkpoint; this version reads safetensors only (convert the state_dict with safetensors.torch.save_file)`);
-  }
-  const tensors = decodeSafetensors(readFileSync(file), file).tensors;
+  // PyTorch / Lightning checkpoints are read by a restricted unpickler that
+  // never imports or runs anything (src/io/pickle.ts).
+  const tensors = ext === '.ckpt' || ext === '.pth' || ext === '.pt'
+    ? readTorchCheckpoint(file, file).tensors
+    : decodeSafetensors(readFileSync(file), file).tensors;
   if (tensors.has(probe)) return { tensors, source: file };
   for (const prefix of ['generator.', 'G.', 'discriminator.', 'D.', 'model.', 'net.']) {
     if (tensors.has(prefix + probe)) {
