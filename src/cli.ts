@@ -20,6 +20,8 @@ import { parseLandmarksJson, landmarksToJson } from './pipeline/points.js';
 import { renderLandmarks } from './pipeline/render.js';
 import { anonymize, parseMethod, sha256File } from './pipeline/anonymize.js';
 import { statsCommand } from './eval/stats-command.js';
+import { importCheckpoint } from './io/import-checkpoint.js';
+import { preprocessCommand, preprocessHandler } from './preprocess-command.js';
 import { runSetupNative } from './setup.js';
 import { train } from './train/loop.js';
 import { gitCommit, toolkitVersion } from './util/provenance.js';
@@ -191,6 +193,16 @@ export function buildCli(argv: string[]) {
         generator?.dispose();
       }
     })
+    .command('import-checkpoint <file>', "convert the authors' Lightning .ckpt (or a PyTorch state_dict) to generator/discriminator .safetensors", (a) => a
+      .positional('file', { type: 'string', demandOption: true, describe: '.ckpt / .pt / .pth (read without executing anything)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'directory for generator.safetensors and discriminator.safetensors' })
+      .option('json', { type: 'boolean', default: false }),
+    async (a) => {
+      const r = await importCheckpoint(a.file, a.out);
+      print(a.json, r, () => `imported ${a.file} (epoch ${r.epoch ?? '?'}, step ${r.globalStep ?? '?'})${r.generator ? `: generator ngf ${r.generator.ngf} depth ${r.generator.depth}` : ''}\n${r.files.join('\n')}`);
+    })
+    .command('preprocess', 'a dataset through detect, align, letterbox and landmarks into manifest.arrow + faces/ (the training layout)', preprocessCommand,
+      (a) => preprocessHandler(a as unknown as Parameters<typeof preprocessHandler>[0]))
     .command('stats', 'paired-sample statistics (Wilcoxon signed-rank, Shapiro-Wilk, Bonferroni) as scipy computes them', statsCommand)
     .command('demo', 'synthetic data + the smoke training config: the whole training path in a minute', (a) => a
       .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and samples go' })

@@ -46,7 +46,11 @@ export function registerFileModelLoader(): void {
   if (routed) return;
   tf.io.registerLoadRouter(((url: string | string[]) => {
     const u = Array.isArray(url) ? url[0] : url;
-    return typeof u === 'string' && u.startsWith('file://') ? fileHandler(decodeURI(u.slice('file://'.length))) : null;
+    if (typeof u !== 'string' || !u.startsWith('file://')) return null;
+    // tfjs-node registers its own file:// router on import; two matching
+    // handlers make tfjs refuse to load, so defer to it when it is present.
+    if (tf.findBackendFactory('tensorflow') !== null) return null;
+    return fileHandler(decodeURI(u.slice('file://'.length)));
   }) as unknown as Parameters<typeof tf.io.registerLoadRouter>[0]);
   routed = true;
 }

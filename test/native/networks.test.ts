@@ -83,6 +83,15 @@ describe(`native backend: ${probe.info.package} (libtensorflow ${probe.info.libt
     disposeSetup(s);
   });
 
+  it('face detection and the mesh run on the native backend (tfjs-node file:// loader, no double handler)', async () => {
+    await tf.setBackend('tensorflow');
+    const { decodeImage } = await import('../../src/io/images.js');
+    const { detectFaces } = await import('../../src/pipeline/human.js');
+    const faces = await detectFaces(await decodeImage('test/.cache/astronaut.png'));
+    expect(faces).toHaveLength(1);
+    expect(tf.getBackend()).toBe('tensorflow');
+  });
+
   it('2 steps + resume + 2 steps == 4 straight steps', async () => {
     await tf.setBackend('tensorflow');
     const data = mkdtempSync(join(tmpdir(), 'ganon-native-'));

@@ -1,0 +1,91 @@
+/**
+ * `ganon preprocess` and `ganon preprocess merge`: parse, call
+ * src/pipeline/preprocess.ts, print. `--workers N` runs N child processes,
+ * each on shard i/N into OUT/.shards/i (each with its own backend), then merges.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv } from 'yargs';
+import { initBackend, backendLine, BACKEND_NAMES } from './backend/index.js';
+import { ConfigError } from './errors.js';
+import { DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
+import { datasets, getDataset } from './pipeline/datasets/index.js';
+import { mergeShards, parseShard, preprocessItems } from './pipeline/preprocess.js';
+import { Progress } from './util/progress.js';
+
+const cli = fileURLToPath(new URL('../bin/ganon.js', import.meta.url));
+
+function runChild(args: string[], label: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let buf = '';
+    child.stderr.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) if (l.trim()) process.stderr.write(`[${label}] ${l}\n`);
+    });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+export function preprocessCommand(y: Argv) {
+  return y
+    .command('merge <shards..>', 'join shard outputs (manifests and faces) into --out', (a) => a
+      .positional('shards', { type: 'string', array: true, demandOption: true })
+      .option('out', { type: 'string', demandOption: true }),
+    async (a) => {
+      const r = await mergeShards(a.shards as string[], a.out);
+      process.stdout.write(`merged ${(a.shards as string[]).length} shard(s): ${r.rows} rows, ${r.faces} faces new in ${a.out}\n`);
+    })
+    .option('dataset', { type: 'string', choices: Object.keys(datasets), describe: 'which reader (datasets/<name>/README.md)' })
+    .option('input', { type: 'string', describe: 'the dataset root' })
+    .option('out', { type: 'string', describe: 'output dir: manifest.arrow + faces/' })
+    .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned, letterboxed faces' })
+    .option('margin', { type: 'number', default: 0, describe: 'extra margin around each face box (fraction of its sides)' })
+    .option('min-score', { type: 'number', default: DEFAULT_FACE_OPTIONS.detect.minScore, describe: 'face detector threshold' })
+    .option('max-pixels', { type: 'number', default: 50_000_000, describe: 'larger images get an error row' })
+    .option('seed', { type: 'number', default: 42, describe: 'seed for subject-level validation splits' })
+    .option('val-fraction', { type: 'number', default: 0.2, describe: 'share of subjects held out where the dataset has no split' })
+    .option('workers', { type: 'number', default: 1, describe: 'child processes, each on a shard with its own backend' })
+    .option('shard', { type: 'string', describe: 'process only shard i/n' })
+    .option('backend', { type: 'string', choices: BACKEND_NAMES })
+    .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' });
+}
+
+export async function preprocessHandler(a: {
+  dataset?: string; input?: string; out?: string; imageSize: number; margin: number; minScore: number; maxPixels: number;
+  seed: number; valFraction: number; workers: number; shard?: string; backend?: string; json: boolean; _: (string | number)[];
+}): Promise<void> {
+  if (!a.dataset || !a.input || !a.out) throw new ConfigError('preprocess needs --dataset, --input and --out (or: ganon preprocess merge SHARD... --out DIR)');
+  const reader = getDataset(a.dataset);
+  const items = reader.list(a.input, { seed: a.seed, valFraction: a.valFraction });
+  if (a.workers > 1 && !a.shard) {
+    const pass = ['--dataset', a.dataset, '--input', a.input, '--image-size', String(a.imageSize), '--margin', String(a.margin),
+      '--min-score', String(a.minScore), '--max-pixels', String(a.maxPixels), '--seed', String(a.seed), '--val-fraction', String(a.valFraction),
+      ...(a.backend ? ['--backend', a.backend] : [])];
+    const dirs = Array.from({ length: a.workers }, (_, i) => join(a.out!, '.shards', String(i)));
+    const codes = await Promise.all(dirs.map((d, i) => runChild(['preprocess', ...pass, '--out', d, '--shard', `${i}/${a.workers}`], `worker ${i}`)));
+    if (codes.some((c) => c !== 0)) throw new ConfigError(`a preprocess worker failed (exit codes ${codes.join(', ')}); rerun to resume`);
+    const r = await mergeShards(dirs.filter((d) => existsSync(join(d, 'manifest.arrow'))), a.out);
+    process.stdout.write(`${items.length} files with ${a.workers} workers: ${r.rows} rows (${r.faces} new faces) in ${a.out}/manifest.arrow\n`);
+    return;
+  }
+  const b = await initBackend(a.backend);
+  process.stderr.write(`${backendLine(b)}\n`);
+  const shard = a.shard ? parseShard(a.shard) : undefined;
+  const progress = new Progress(shard ? Math.ceil(items.length / shard.count) : items.length, 'preprocess');
+  const summary = await preprocessItems(items, a.out, {
+    face: { size: a.imageSize, margin: a.margin, detect: { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore } },
+    shard, flushEvery: 25, maxPixels: a.maxPixels,
+  }, (done, total, rows) => {
+    for (const r of rows) if (r.status === 'error') process.stderr.write(`error: ${r.source}: ${r.message}\n`);
+    progress.update(done, '');
+    void total;
+  });
+  progress.done();
+  const line = `${summary.files} files: ${summary.done} processed, ${summary.skipped} already done, ${summary.faces} faces, ${summary.noFace} without a face, ${summary.errors} errors`;
+  process.stdout.write(a.json ? `${JSON.stringify(summary)}\n` : `${line}\nmanifest: ${a.out}/manifest.arrow\n`);
+}

@@ -1,0 +1,114 @@
+/**
+ * `ganon preprocess` on a folder: manifest + faces, the bad-input corpus (each
+ * file gets a row, the run goes on), resume, shards + merge == one run, and
+ * training reads the result.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveTrainConfig } from '../../src/config/train.js';
+import { readManifest } from '../../src/io/manifest.js';
+import { getDataset } from '../../src/pipeline/datasets/index.js';
+import { mergeShards, preprocessItems, type PreprocessOptions } from '../../src/pipeline/preprocess.js';
+import { train } from '../../src/train/loop.js';
+import { repoRoot } from '../helpers/cli.js';
+
+const ASTRONAUT = `${repoRoot}test/.cache/astronaut.png`;
+const tmp = () => mkdtempSync(join(tmpdir(), 'ganon-pre-'));
+const OPTS: PreprocessOptions = { face: { size: 64, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } }, flushEvery: 2, maxPixels: 5_000_000 };
+let corpus: string;
+
+/** Good photos plus every kind of bad input the issue lists, generated here. */
+async function makeCorpus(): Promise<string> {
+  const root = tmp();
+  mkdirSync(join(root, 'good'));
+  mkdirSync(join(root, 'bad'));
+  const png = readFileSync(ASTRONAUT);
+  copyFileSync(ASTRONAUT, join(root, 'good', 'astronaut.png'));
+  await sharp(png).jpeg({ quality: 90 }).toFile(join(root, 'good', 'astronaut.jpg'));
+  await sharp(png).greyscale().png().toFile(join(root, 'good', 'grey.png'));
+  await sharp(png).ensureAlpha(0.5).png().toFile(join(root, 'good', 'alpha.png'));
+  await sharp(png).toColourspace('rgb16').png().toFile(join(root, 'good', 'sixteen-bit.png'));
+  await sharp(png).toColourspace('cmyk').jpeg().toFile(join(root, 'good', 'cmyk.jpg'));
+  // EXIF orientation 6 (rotate 90 CW to display): stored rotated the other way
+  await sharp(png).rotate(-90).jpeg().withMetadata({ orientation: 6 }).toFile(join(root, 'good', 'exif-rotated.jpg'));
+  const jpg = readFileSync(join(root, 'good', 'astronaut.jpg'));
+  writeFileSync(join(root, 'bad', 'truncated.jpg'), jpg.subarray(0, Math.floor(jpg.length / 3)));
+  const header = Buffer.from(png);
+  header[1] = 0x00; // breaks the PNG signature
+  writeFileSync(join(root, 'bad', 'bad-header.png'), header);
+  writeFileSync(join(root, 'bad', 'zero-byte.png'), Buffer.alloc(0));
+  writeFileSync(join(root, 'bad', 'not-an-image.jpg'), 'plain text');
+  await sharp({ create: { width: 1, height: 1, channels: 3, background: 'white' } }).png().toFile(join(root, 'bad', 'one-pixel.png'));
+  await sharp({ create: { width: 3000, height: 2000, channels: 3, background: 'grey' } }).png().toFile(join(root, 'bad', 'huge.png'));
+  return root;
+}
+
+beforeAll(async () => {
+  corpus = await makeCorpus();
+}, 120_000);
+
+describe('preprocess', () => {
+  it('every file gets a row: faces for the good ones, a clear error or no_face for the bad ones', async () => {
+    const out = tmp();
+    const items = getDataset('folder').list(corpus, { seed: 1, valFraction: 0.2 });
+    const s = await preprocessItems(items, out, OPTS);
+    const rows = readManifest(join(out, 'manifest.arrow'));
+    const by = (f: string) => rows.filter((r) => r.source.endsWith(f));
+    for (const f of ['astronaut.png', 'astronaut.jpg', 'grey.png', 'alpha.png', 'sixteen-bit.png', 'cmyk.jpg', 'exif-rotated.jpg']) {
+      expect(by(f).map((r) => r.status), f).toEqual(['ok']);
+      expect(by(f)[0]!.landmarks!.length).toBe(478 * 3);
+    }
+    // EXIF orientation is applied before detection: the face is upright, eyes level
+    expect(Math.abs((by('exif-rotated.jpg')[0]!.angle * 180) / Math.PI)).toBeLessThan(10);
+    for (const f of ['truncated.jpg', 'bad-header.png', 'zero-byte.png', 'not-an-image.jpg']) {
+      expect(by(f)[0]).toMatchObject({ status: 'error' });
+      expect(by(f)[0]!.message, f).toMatch(/cannot decode image/);
+    }
+    expect(by('huge.png')[0]).toMatchObject({ status: 'error', message: expect.stringMatching(/3000x2000, above the 5000000-pixel limit/) });
+    expect(by('one-pixel.png')[0]).toMatchObject({ status: 'no_face' });
+    expect(s).toMatchObject({ files: 13, faces: 7, errors: 5, noFace: 1 });
+    expect(readdirSync(join(out, 'faces')).sort()).toEqual(rows.filter((r) => r.status === 'ok').map((r) => `${r.id}.png`).sort());
+  });
+
+  it('a rerun resumes (nothing redone, no duplicate rows); shards + merge equal one run', async () => {
+    const items = getDataset('folder').list(join(corpus, 'good'), { seed: 1, valFraction: 0.2 });
+    const one = tmp();
+    await preprocessItems(items, one, OPTS);
+    const again = await preprocessItems(items, one, OPTS);
+    expect(again).toMatchObject({ done: 0, skipped: items.length });
+    const single = readManifest(join(one, 'manifest.arrow'));
+    expect(single).toHaveLength(items.length);
+    const a = tmp();
+    const b = tmp();
+    await preprocessItems(items, a, { ...OPTS, shard: { index: 0, count: 2 } });
+    await preprocessItems(items, b, { ...OPTS, shard: { index: 1, count: 2 } });
+    const merged = tmp();
+    await mergeShards([a, b], merged);
+    const m = readManifest(join(merged, 'manifest.arrow'));
+    const key = (r: (typeof m)[number]) => `${r.id}|${r.status}|${Array.from(r.landmarks ?? []).join(',')}`;
+    expect(m.map(key).sort()).toEqual(single.map(key).sort());
+    for (const r of m) expect(readFileSync(join(merged, 'faces', `${r.id}.png`)).equals(readFileSync(join(one, 'faces', `${r.id}.png`)))).toBe(true);
+  });
+
+  it('a killed run (manifest flushed mid-way) resumes without duplicates', async () => {
+    const items = getDataset('folder').list(join(corpus, 'good'), { seed: 1, valFraction: 0.2 });
+    const out = tmp();
+    await preprocessItems(items.slice(0, 3), out, OPTS); // as if killed after 3 files
+    const s = await preprocessItems(items, out, OPTS);
+    expect(s.skipped).toBe(3);
+    const rows = readManifest(join(out, 'manifest.arrow'));
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+  });
+
+  it('ganon train reads the output', async () => {
+    const items = getDataset('folder').list(join(corpus, 'good'), { seed: 1, valFraction: 0.2 });
+    const out = tmp();
+    await preprocessItems(items, out, { ...OPTS, face: { ...OPTS.face, size: 32 } });
+    const cfg = resolveTrainConfig({ imageSize: 32, model: { ngf: 4, ndf: 4, depth: 5 }, train: { batchSize: 2, maxSteps: 2 } });
+    const r = await train({ config: cfg, dataDir: out, outDir: tmp(), resume: false, backend: 'wasm', out: null });
+    expect(r.step).toBe(2);
+  });
+});
