@@ -161,6 +161,7 @@ export function buildCli(argv: string[]) {
       .option('method', { type: 'string', default: 'ganonymization', describe: 'ganonymization | pixelate:N | blur:K[:box] | mask' })
       .option('weights', { type: 'string', describe: 'generator weights (.safetensors or a checkpoint directory); required for ganonymization' })
       .option('weights-sha256', { type: 'string', describe: 'refuse weights whose sha256 differs' })
+      .option('mode', { type: 'string', choices: ['crop', 'frame'], default: 'crop', describe: 'crop: one S x S image per face (the paper); frame: faces replaced inside the photo (same size, name and format)' })
       .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned face (must match the generator)' })
       .option('margin', { type: 'number', default: 0, describe: 'extra margin around each face box' })
       .option('no-face', { type: 'string', choices: ['skip', 'average', 'error'], default: 'skip', describe: 'images without a face: skip, write the generator\'s average face, or count as an error' })
@@ -180,7 +181,7 @@ export function buildCli(argv: string[]) {
       }
       try {
         const { summary } = await anonymize(a.inputs, a.out, {
-          method, generator, weightsSha256: sha, noFace: a.noFace as 'skip' | 'average' | 'error', overwrite: a.overwrite,
+          method, mode: a.mode as 'crop' | 'frame', generator, weightsSha256: sha, noFace: a.noFace as 'skip' | 'average' | 'error', overwrite: a.overwrite,
           face: { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect }, toolkitVersion: toolkitVersion(), backend: b.name,
         }, (done, total, rows) => {
           for (const r of rows) if (r.status === 'error' || r.status === 'no_face') process.stderr.write(`${r.status}: ${r.input}: ${r.message}\n`);

@@ -71,3 +71,13 @@ export function crop(img: RgbImage, x: number, y: number, w: number, h: number):
   }
   return { width: w, height: h, data };
 }
+
+/** Encodes in the format the file extension names (.png, .jpg/.jpeg, .webp, .tif/.tiff); others as PNG. No metadata is written. */
+export async function encodeByExtension(img: RgbImage, ext: string): Promise<{ bytes: Buffer; ext: string }> {
+  const pipe = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: 3 } });
+  const e = ext.toLowerCase();
+  if (e === '.jpg' || e === '.jpeg') return { bytes: await pipe.jpeg({ quality: 95 }).toBuffer(), ext };
+  if (e === '.webp') return { bytes: await pipe.webp({ lossless: true }).toBuffer(), ext };
+  if (e === '.tif' || e === '.tiff') return { bytes: await pipe.tiff().toBuffer(), ext };
+  return { bytes: await pipe.png({ compressionLevel: 6 }).toBuffer(), ext: e === '.png' ? ext : `${ext}.png` };
+}

@@ -13,9 +13,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { InputError, ToolkitError } from '../errors.js';
 import { writeFileAtomic } from '../io/fs.js';
-import { decodeImage, writePng, type RgbImage } from '../io/images.js';
+import { decodeImage, encodeByExtension, writePng, type RgbImage } from '../io/images.js';
 import { blur, mask, pixelate } from './baselines.js';
 import { extractFaces, type FaceOptions } from './faces.js';
+import { pasteBack, DEFAULT_PASTE } from './frame.js';
 import { generateFaces, type Generator } from './generate.js';
 import { renderLandmarks } from './render.js';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
@@ -44,6 +45,8 @@ export function methodLabel(m: Method): string {
 
 export interface AnonymizeOptions {
   method: Method;
+  /** crop: one S x S image per face (the paper's output); frame: faces replaced inside the original photo. */
+  mode?: 'crop' | 'frame';
   face: FaceOptions;
   /** Required for ganonymization. */
   generator?: Generator;
@@ -119,6 +122,7 @@ async function replaceFace(face: RgbImage, landmarks: Float32Array | null, opts:
 
 /** Anonymizes one file; returns its manifest rows (one per face, or one for the file). */
 export async function anonymizeFile(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
+  if (opts.mode === 'frame') return anonymizeFrame(path, rel, outDir, opts);
   const base = { input: path, weightsSha256: opts.weightsSha256 ?? '', method: methodLabel(opts.method) };
   const row = (r: Partial<ManifestEntry>): ManifestEntry => ({ output: '', faceIndex: -1, box: '', angleDeg: 0, score: 0, seconds: 0, status: 'ok', message: '', ...base, ...r });
   const first = join(outDir, outputName(rel, 0));
@@ -157,6 +161,42 @@ export async function anonymizeFile(path: string, rel: string, outDir: string, o
     }
   }
   return rows;
+}
+
+/** Frame mode: every face replaced inside the photo; the output keeps the input's size, name and format. */
+async function anonymizeFrame(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
+  const base = { input: path, weightsSha256: opts.weightsSha256 ?? '', method: methodLabel(opts.method) };
+  const row = (r: Partial<ManifestEntry>): ManifestEntry => ({ output: '', faceIndex: -1, box: '', angleDeg: 0, score: 0, seconds: 0, status: 'ok', message: '', ...base, ...r });
+  const ext = extname(rel);
+  const target0 = join(outDir, rel);
+  if (!opts.overwrite && (existsSync(target0) || existsSync(`${target0}.png`))) return [row({ output: target0, status: 'skipped', message: 'output exists (use --overwrite)' })];
+  const t0 = performance.now();
+  let img: RgbImage;
+  try {
+    if (!existsSync(path)) throw new InputError(`'${path}' does not exist`);
+    img = await decodeImage(path);
+  } catch (e) {
+    return [row({ status: 'error', message: (e as Error).message })];
+  }
+  const faces = await extractFaces(img, opts.face);
+  if (faces.length === 0 && opts.noFace === 'error') return [row({ status: 'error', message: 'no face found' })];
+  const frame: RgbImage = { width: img.width, height: img.height, data: Uint8Array.from(img.data) };
+  const rows: ManifestEntry[] = [];
+  for (const f of faces) {
+    if (!f.landmarks) {
+      rows.push(row({ faceIndex: f.faceIndex, status: 'error', message: 'no landmarks: face left unchanged' }));
+      continue;
+    }
+    const replaced = await replaceFace(f.image, f.landmarks, opts);
+    pasteBack(frame, replaced, f.landmarks, f.toOriginal, DEFAULT_PASTE);
+    rows.push(row({ faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score }));
+  }
+  const { bytes, ext: outExt } = await encodeByExtension(frame, ext);
+  const target = outExt === ext ? target0 : `${target0}.png`;
+  await writeFileAtomic(target, bytes);
+  const secs = (performance.now() - t0) / 1000;
+  if (rows.length === 0) return [row({ output: target, status: 'no_face', message: 'no face found: image written unchanged', seconds: secs })];
+  return rows.map((r) => ({ ...r, output: target, seconds: secs / rows.length }));
 }
 
 export function manifestBytes(rows: ManifestEntry[], opts: AnonymizeOptions): Uint8Array {
