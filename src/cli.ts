@@ -18,7 +18,9 @@ import { extractFaces, DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
 import { generateFaces, loadGenerator } from './pipeline/generate.js';
 import { parseLandmarksJson, landmarksToJson } from './pipeline/points.js';
 import { renderLandmarks } from './pipeline/render.js';
-import { anonymize, parseMethod, sha256File } from './pipeline/anonymize.js';
+import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File } from './pipeline/anonymize.js';
+import { parseShard } from './pipeline/preprocess.js';
+import { runWorkers } from './util/workers.js';
 import { statsCommand } from './eval/stats-command.js';
 import { importCheckpoint } from './io/import-checkpoint.js';
 import { preprocessCommand, preprocessHandler } from './preprocess-command.js';
@@ -166,10 +168,23 @@ export function buildCli(argv: string[]) {
       .option('margin', { type: 'number', default: 0, describe: 'extra margin around each face box' })
       .option('no-face', { type: 'string', choices: ['skip', 'average', 'error'], default: 'skip', describe: 'images without a face: skip, write the generator\'s average face, or count as an error' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'redo files whose output exists' })
+      .option('workers', { type: 'number', default: 1, describe: 'processes, each with its own backend and a copy of the weights (outputs identical to one worker)' })
+      .option('shard', { type: 'string', hidden: true, describe: 'process only files i/n (used by --workers)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
       .options(backendOpt),
     async (a) => {
       const method = parseMethod(a.method);
+      if (a.workers > 1 && !a.shard) {
+        const pass = process.argv.slice(2).filter((x, i, arr) => !/^--workers(=|$)/.test(x) && !/^--workers$/.test(arr[i - 1] ?? '') && x !== '--json');
+        const outs = await runWorkers(a.workers, (i) => [...pass, '--shard', `${i}/${a.workers}`, '--json']);
+        const sums = outs.map((o) => JSON.parse(o.stdout) as Record<string, number>);
+        const total = (k: string) => sums.reduce((t, x) => t + (x[k] ?? 0), 0);
+        await mergeAnonymizeManifests(a.out, a.workers);
+        const summary = { files: total('files'), faces: total('faces'), skipped: total('skipped'), errors: total('errors'), noFace: total('noFace'), succeededFiles: total('succeededFiles') };
+        print(a.json, summary, () => `${summary.files} files, ${summary.faces} faces, ${summary.skipped} skipped, ${summary.errors} errors, ${summary.noFace} without a face (${a.workers} workers)\nmanifest: ${a.out}/manifest.arrow`);
+        if (summary.files > 0 && summary.succeededFiles === 0) process.exitCode = 3;
+        return;
+      }
       const b = await backend(a.backend);
       let generator;
       let sha: string | undefined;
@@ -183,6 +198,7 @@ export function buildCli(argv: string[]) {
         const { summary } = await anonymize(a.inputs, a.out, {
           method, mode: a.mode as 'crop' | 'frame', generator, weightsSha256: sha, noFace: a.noFace as 'skip' | 'average' | 'error', overwrite: a.overwrite,
           face: { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect }, toolkitVersion: toolkitVersion(), backend: b.name,
+          shard: a.shard ? parseShard(a.shard) : undefined,
         }, (done, total, rows) => {
           for (const r of rows) if (r.status === 'error' || r.status === 'no_face') process.stderr.write(`${r.status}: ${r.input}: ${r.message}\n`);
           process.stderr.write(`[${done}/${total}] ${rows[0]?.input ?? ''}\n`);

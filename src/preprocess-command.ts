@@ -3,10 +3,8 @@
  * src/pipeline/preprocess.ts, print. `--workers N` runs N child processes,
  * each on shard i/N into OUT/.shards/i (each with its own backend), then merges.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { initBackend, backendLine, BACKEND_NAMES } from './backend/index.js';
 import { ConfigError } from './errors.js';
@@ -14,22 +12,7 @@ import { DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
 import { datasets, getDataset } from './pipeline/datasets/index.js';
 import { mergeShards, parseShard, preprocessItems } from './pipeline/preprocess.js';
 import { Progress } from './util/progress.js';
-
-const cli = fileURLToPath(new URL('../bin/ganon.js', import.meta.url));
-
-function runChild(args: string[], label: string): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let buf = '';
-    child.stderr.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const l of lines) if (l.trim()) process.stderr.write(`[${label}] ${l}\n`);
-    });
-    child.on('close', (code) => resolve(code ?? 1));
-  });
-}
+import { runWorkers } from './util/workers.js';
 
 export function preprocessCommand(y: Argv) {
   return y
@@ -67,8 +50,7 @@ export async function preprocessHandler(a: {
       '--min-score', String(a.minScore), '--max-pixels', String(a.maxPixels), '--seed', String(a.seed), '--val-fraction', String(a.valFraction),
       ...(a.backend ? ['--backend', a.backend] : [])];
     const dirs = Array.from({ length: a.workers }, (_, i) => join(a.out!, '.shards', String(i)));
-    const codes = await Promise.all(dirs.map((d, i) => runChild(['preprocess', ...pass, '--out', d, '--shard', `${i}/${a.workers}`], `worker ${i}`)));
-    if (codes.some((c) => c !== 0)) throw new ConfigError(`a preprocess worker failed (exit codes ${codes.join(', ')}); rerun to resume`);
+    await runWorkers(a.workers, (i) => ['preprocess', ...pass, '--out', dirs[i]!, '--shard', `${i}/${a.workers}`]);
     const r = await mergeShards(dirs.filter((d) => existsSync(join(d, 'manifest.arrow'))), a.out);
     process.stdout.write(`${items.length} files with ${a.workers} workers: ${r.rows} rows (${r.faces} new faces) in ${a.out}/manifest.arrow\n`);
     return;

