@@ -32,6 +32,7 @@ export function preprocessCommand(y: Argv) {
     .option('max-pixels', { type: 'number', default: 50_000_000, describe: 'larger images get an error row' })
     .option('seed', { type: 'number', default: 42, describe: 'seed for subject-level validation splits' })
     .option('val-fraction', { type: 'number', default: 0.2, describe: 'share of subjects held out where the dataset has no split' })
+    .option('segment', { type: 'boolean', default: false, describe: 'zero the background outside the head (the paper does this for training data)' })
     .option('workers', { type: 'number', default: 1, describe: 'child processes, each on a shard with its own backend' })
     .option('shard', { type: 'string', describe: 'process only shard i/n' })
     .option('backend', { type: 'string', choices: BACKEND_NAMES })
@@ -40,14 +41,14 @@ export function preprocessCommand(y: Argv) {
 
 export async function preprocessHandler(a: {
   dataset?: string; input?: string; out?: string; imageSize: number; margin: number; minScore: number; maxPixels: number;
-  seed: number; valFraction: number; workers: number; shard?: string; backend?: string; json: boolean; _: (string | number)[];
+  seed: number; valFraction: number; workers: number; segment: boolean; shard?: string; backend?: string; json: boolean; _: (string | number)[];
 }): Promise<void> {
   if (!a.dataset || !a.input || !a.out) throw new ConfigError('preprocess needs --dataset, --input and --out (or: ganon preprocess merge SHARD... --out DIR)');
   const reader = getDataset(a.dataset);
   const items = reader.list(a.input, { seed: a.seed, valFraction: a.valFraction });
   if (a.workers > 1 && !a.shard) {
     const pass = ['--dataset', a.dataset, '--input', a.input, '--image-size', String(a.imageSize), '--margin', String(a.margin),
-      '--min-score', String(a.minScore), '--max-pixels', String(a.maxPixels), '--seed', String(a.seed), '--val-fraction', String(a.valFraction),
+      ...(a.segment ? ['--segment'] : []), '--min-score', String(a.minScore), '--max-pixels', String(a.maxPixels), '--seed', String(a.seed), '--val-fraction', String(a.valFraction),
       ...(a.backend ? ['--backend', a.backend] : [])];
     const dirs = Array.from({ length: a.workers }, (_, i) => join(a.out!, '.shards', String(i)));
     await runWorkers(a.workers, (i) => ['preprocess', ...pass, '--out', dirs[i]!, '--shard', `${i}/${a.workers}`]);
@@ -61,7 +62,7 @@ export async function preprocessHandler(a: {
   const progress = new Progress(shard ? Math.ceil(items.length / shard.count) : items.length, 'preprocess');
   const summary = await preprocessItems(items, a.out, {
     face: { size: a.imageSize, margin: a.margin, detect: { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore } },
-    shard, flushEvery: 25, maxPixels: a.maxPixels,
+    shard, flushEvery: 25, maxPixels: a.maxPixels, segment: a.segment,
   }, (done, total, rows) => {
     for (const r of rows) if (r.status === 'error') process.stderr.write(`error: ${r.source}: ${r.message}\n`);
     progress.update(done, '');

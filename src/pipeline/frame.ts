@@ -7,30 +7,13 @@
  */
 import type { RgbImage } from '../io/images.js';
 import { applyAffine, invertAffine, type Affine } from './align.js';
+import { convexHull, type Pt } from './hull.js';
 import { NUM_LANDMARKS } from './render.js';
 
 export interface PasteOptions { grow: number; feather: number }
 export const DEFAULT_PASTE: PasteOptions = { grow: 0.03, feather: 0.04 };
 
-type Pt = [number, number];
-
-/** Andrew's monotone chain, counter-clockwise in y-down image coordinates' mirror (orientation handled by signed distance). */
-export function convexHull(points: Pt[]): Pt[] {
-  const p = [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  if (p.length < 3) return p;
-  const cross = (o: Pt, a: Pt, b: Pt) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
-  const lower: Pt[] = [];
-  for (const q of p) {
-    while (lower.length >= 2 && cross(lower[lower.length - 2]!, lower[lower.length - 1]!, q) <= 0) lower.pop();
-    lower.push(q);
-  }
-  const upper: Pt[] = [];
-  for (const q of [...p].reverse()) {
-    while (upper.length >= 2 && cross(upper[upper.length - 2]!, upper[upper.length - 1]!, q) <= 0) upper.pop();
-    upper.push(q);
-  }
-  return [...lower.slice(0, -1), ...upper.slice(0, -1)];
-}
+export { convexHull };
 
 /** Signed distance from q to a convex polygon: positive inside, negative outside. */
 export function signedDistance(poly: Pt[], q: Pt): number {

@@ -17,6 +17,7 @@ import { decodeImage, writePng } from '../io/images.js';
 import { readManifest, writeManifest, type ManifestRow } from '../io/manifest.js';
 import type { DatasetItem } from './datasets/types.js';
 import { extractFaces, type FaceOptions } from './faces.js';
+import { segmentFace } from './segment.js';
 
 export interface PreprocessOptions {
   face: FaceOptions;
@@ -25,6 +26,8 @@ export interface PreprocessOptions {
   flushEvery: number;
   /** Largest accepted image, in pixels (bigger files get an error row). */
   maxPixels: number;
+  /** Zero the background outside the head (training data, as the paper; src/pipeline/segment.ts). */
+  segment?: boolean;
 }
 
 export interface PreprocessSummary { files: number; done: number; skipped: number; faces: number; noFace: number; errors: number }
@@ -94,7 +97,8 @@ async function processItem(item: DatasetItem, outDir: string, opts: PreprocessOp
     const out: ManifestRow[] = [];
     for (const f of faces) {
       const id = faceId(item.source, f.faceIndex);
-      await writePng(join(outDir, 'faces', `${id}.png`), f.image);
+      const image = opts.segment ? (await segmentFace(f.image, f.landmarks)).image : f.image;
+      await writePng(join(outDir, 'faces', `${id}.png`), image);
       out.push({
         ...base, id, faceIndex: f.faceIndex, box: f.box, angle: f.angle, score: f.score, landmarks: f.landmarks,
         status: 'ok', message: f.landmarks === null ? 'no mesh on the crop' : f.landmarkSource === 'original' ? 'landmarks mapped from the full image' : '',

@@ -50,6 +50,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelLoadError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
 import { fileHandler } from '../io/models.js';
+import { convexHull } from './hull.js';
 
 /** `<repo>/models/selfie/selfie.json`, resolved from this file. */
 export const SELFIE_MODEL_PATH = fileURLToPath(new URL('../../models/selfie/selfie.json', import.meta.url));
@@ -151,24 +152,7 @@ export function headPolygon(landmarks: Float32Array, width: number, height: numb
   return convexHull(pts);
 }
 
-/** Andrew's monotone chain; counter-clockwise in y-down pixel space is irrelevant here (filled). */
-export function convexHull(points: [number, number][]): [number, number][] {
-  const p = points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  if (p.length < 3) return p;
-  const cross = (o: [number, number], a: [number, number], b: [number, number]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
-  const lower: [number, number][] = [];
-  for (const q of p) {
-    while (lower.length >= 2 && cross(lower[lower.length - 2]!, lower[lower.length - 1]!, q) <= 0) lower.pop();
-    lower.push(q);
-  }
-  const upper: [number, number][] = [];
-  for (let i = p.length - 1; i >= 0; i--) {
-    const q = p[i]!;
-    while (upper.length >= 2 && cross(upper[upper.length - 2]!, upper[upper.length - 1]!, q) <= 0) upper.pop();
-    upper.push(q);
-  }
-  return lower.slice(0, -1).concat(upper.slice(0, -1));
-}
+export { convexHull };
 
 /** Fills a convex polygon: pixel (col, row) is inside when its centre (col+0.5, row+0.5) is. */
 export function fillConvex(poly: [number, number][], width: number, height: number): Uint8Array {

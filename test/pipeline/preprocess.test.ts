@@ -103,6 +103,23 @@ describe('preprocess', () => {
     expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
   });
 
+  it('--segment zeroes the background of the written faces', async () => {
+    const items = getDataset('folder').list(join(corpus, 'good'), { seed: 1, valFraction: 0.2 }).slice(0, 1);
+    const plain = tmp();
+    const seg = tmp();
+    await preprocessItems(items, plain, OPTS);
+    await preprocessItems(items, seg, { ...OPTS, segment: true });
+    const id = readManifest(join(seg, 'manifest.arrow'))[0]!.id;
+    const a = await sharp(join(plain, 'faces', `${id}.png`)).raw().toBuffer();
+    const b = await sharp(join(seg, 'faces', `${id}.png`)).raw().toBuffer();
+    let zeroed = 0;
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] === 0 && a[i] !== 0) zeroed++;
+      else expect(b[i]).toBe(a[i]); // kept pixels are unchanged
+    }
+    expect(zeroed / b.length).toBeGreaterThan(0.05);
+  });
+
   it('ganon train reads the output', async () => {
     const items = getDataset('folder').list(join(corpus, 'good'), { seed: 1, valFraction: 0.2 });
     const out = tmp();
