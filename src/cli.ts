@@ -22,6 +22,7 @@ import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File } from './p
 import { parseShard } from './pipeline/preprocess.js';
 import { runWorkers } from './util/workers.js';
 import { statsCommand } from './eval/stats-command.js';
+import { embedCommand, embedHandler, identityCommand } from './eval/identity-command.js';
 import { importCheckpoint } from './io/import-checkpoint.js';
 import { preprocessCommand, preprocessHandler } from './preprocess-command.js';
 import { runSetupNative } from './setup.js';
@@ -220,6 +221,9 @@ export function buildCli(argv: string[]) {
     })
     .command('preprocess', 'a dataset through detect, align, letterbox and landmarks into manifest.arrow + faces/ (the training layout)', preprocessCommand,
       (a) => preprocessHandler(a as unknown as Parameters<typeof preprocessHandler>[0]))
+    .command('eval', 'evaluations: identity distance and re-identification (paper Table 1; proxy embedder)', identityCommand)
+    .command('embed <images..>', 'face embeddings of the first face of each image (proxy: Human faceres, 1024-d)', embedCommand,
+      (a) => embedHandler(a as unknown as Parameters<typeof embedHandler>[0]))
     .command('stats', 'paired-sample statistics (Wilcoxon signed-rank, Shapiro-Wilk, Bonferroni) as scipy computes them', statsCommand)
     .command('demo', 'synthetic data + the smoke training config: the whole training path in a minute', (a) => a
       .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and samples go' })

@@ -1,0 +1,104 @@
+/**
+ * CLI builders for the identity evaluation. src/cli.ts mounts them with
+ *   .command('eval', 'evaluation: identity distance (paper Table 1)', identityCommand)
+ *   .command('embed <images..>', 'face embeddings of the first face of each image (proxy: Human faceres)', embedCommand, embedHandler)
+ * Only the PROXY embedder (Human's faceres, 1024-d) exists so far; every output
+ * names it and says "proxy" (it is not the paper's Facenet512).
+ */
+import type { Argv } from 'yargs';
+import { BACKEND_NAMES, backendLine, initBackend } from '../backend/index.js';
+import { decodeImage } from '../io/images.js';
+import { extractFaces } from '../pipeline/faces.js';
+import { DEFAULT_DETECT } from '../pipeline/human.js';
+import { InputError } from '../errors.js';
+import { loadProxyEmbedder } from './embed.js';
+import { embedderLabel } from './identity.js';
+import { parseMethodArg, runIdentity } from './identity-run.js';
+
+const EMBEDDERS = ['proxy'] as const;
+
+export function identityCommand(y: Argv) {
+  return y
+    .command('identity', 'cosine distance of each method\'s faces to the originals, re-identification rank-1/5, Wilcoxon vs a reference (paper Table 1)', (a) => a
+      .option('original', { type: 'string', demandOption: true, describe: 'directory of original images (recursive); the first face of each is used' })
+      .option('method', { type: 'string', array: true, demandOption: true, describe: 'NAME=DIR, repeatable: crop outputs named {faceIndex}_{stem}.png, or full frames at the same relative path' })
+      .option('reference', { type: 'string', describe: 'method the others are tested against (default the first --method)' })
+      .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: 'proxy: Human faceres 1024-d (a substitute for Facenet512)' })
+      .option('threshold', { type: 'number', describe: 'report the share of faces with cosine distance above this (none by default for the proxy)' })
+      .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned crop the originals are cut to' })
+      .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
+      .option('out', { type: 'string', demandOption: true, describe: 'run directory: identity.arrow, table1.md, run.json' })
+      .option('backend', { type: 'string', choices: BACKEND_NAMES })
+      .option('json', { type: 'boolean', default: false, describe: 'print run.json-style summary as JSON' }),
+    async (a) => {
+      const b = await initBackend(a.backend);
+      if (!a.json) process.stderr.write(`${backendLine(b)}\n`);
+      if (a.threshold !== undefined && !Number.isFinite(a.threshold)) throw new InputError(`--threshold must be a number (got ${a.threshold})`);
+      const methods = (a.method as string[]).map(parseMethodArg);
+      const embedder = await loadProxyEmbedder();
+      try {
+        const run = await runIdentity({
+          original: a.original, methods, embedder, size: a.imageSize, outDir: a.out, threshold: a.threshold ?? null,
+          reference: a.reference, seed: a.seed,
+          onProgress: a.json ? undefined : (stage, done, total) => { if (done === total || done % 50 === 0) process.stderr.write(`[${stage}] ${done}/${total}\n`); },
+        });
+        if (a.json) {
+          const out = {
+            embedder: { name: embedder.name, proxy: embedder.proxy, label: embedderLabel(embedder) }, threshold: a.threshold ?? null,
+            counts: run.counts, methods: run.result.methods.map(({ pairs: _p, ...s }) => s), comparisons: run.result.comparisons,
+            chance: run.result.chance, embeddingsPerSecond: run.embeddingsPerSecond, out: a.out,
+          };
+          process.stdout.write(`${JSON.stringify(out, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+        } else {
+          process.stdout.write(`${run.table}\nwrote ${a.out}/identity.arrow, ${a.out}/table1.md, ${a.out}/run.json\n`);
+        }
+        if (run.counts.faces === 0) process.exitCode = 3;
+      } finally {
+        embedder.dispose();
+      }
+    })
+    .demandCommand(1, 'name an eval subcommand: identity');
+}
+
+/** Options of `embed <images..>`. */
+export function embedCommand(y: Argv) {
+  return y
+    .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files; the first face of each is embedded' })
+    .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: 'proxy: Human faceres 1024-d (not Facenet512)' })
+    .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned crop' })
+    .option('backend', { type: 'string', choices: BACKEND_NAMES })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' });
+}
+
+/** Handler of `embed <images..>`: prints the embedding of the first face of each image. */
+export async function embedHandler(a: { images?: unknown; imageSize?: number; backend?: string; json?: boolean }): Promise<void> {
+  await initBackend(a.backend);
+  const images = (Array.isArray(a.images) ? a.images : [a.images]).map(String);
+  const embedder = await loadProxyEmbedder();
+  const results: { image: string; status: 'ok' | 'no_face' | 'error'; embedding: number[] | null; message: string }[] = [];
+  try {
+    for (const path of images) {
+      try {
+        const img = await decodeImage(path);
+        const [f] = await extractFaces(img, { size: a.imageSize ?? 512, margin: 0, detect: DEFAULT_DETECT });
+        if (!f) { results.push({ image: path, status: 'no_face', embedding: null, message: 'no face found' }); continue; }
+        const [e] = await embedder.embed([f.image]);
+        results.push({ image: path, status: 'ok', embedding: Array.from(e!), message: '' });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        results.push({ image: path, status: 'error', embedding: null, message: err.message });
+      }
+    }
+  } finally {
+    embedder.dispose();
+  }
+  if (a.json) {
+    process.stdout.write(`${JSON.stringify({ embedder: { name: embedder.name, proxy: embedder.proxy, dim: embedder.dim, label: embedderLabel(embedder), normalised: false }, results })}\n`);
+  } else {
+    process.stdout.write(`embedder: ${embedderLabel(embedder)}, ${embedder.dim}-d, not normalised\n`);
+    for (const r of results) {
+      process.stdout.write(r.embedding ? `${r.image}: [${r.embedding.map((v) => v.toFixed(6)).join(', ')}]\n` : `${r.image}: ${r.status}: ${r.message}\n`);
+    }
+  }
+  if (results.length > 0 && results.every((r) => r.status !== 'ok')) process.exitCode = 3;
+}

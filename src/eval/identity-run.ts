@@ -1,0 +1,340 @@
+/**
+ * `ganon eval identity`: the Table 1 harness.
+ *
+ * 1. Originals: every image under `original` (recursive) goes through
+ *    extractFaces (detect, align, letterbox to S x S); the FIRST face of each
+ *    file is embedded and its transform `toOriginal` kept. Files without a face
+ *    or that fail to decode are recorded, never dropped.
+ * 2. Each method directory is matched to the originals, per original `rel`:
+ *    - crop outputs: `{dir(rel)}/0_{stem}.png` (the `{faceIndex}_{stem}.png`
+ *      naming of `ganon anonymize --mode crop` and the authors' tool), embedded as is;
+ *    - else full frames at the same relative path (or `rel.png`, frame mode's
+ *      name for formats it cannot write): the method frame must have the
+ *      original's size; it is resampled (bilinear) into the S x S crop through
+ *      the ORIGINAL's stored transform, so every method is scored on the
+ *      original's geometry;
+ *    - else the face is 'missing'. Method files matched to no original are
+ *      'extra' rows. Nothing is silently dropped.
+ * 3. Metrics (src/eval/identity.ts) on the faces with status 'ok'.
+ *
+ * Writes outDir/identity.arrow (one row per face and method, plus extra-file
+ * rows), outDir/table1.md and outDir/run.json.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../io/fs.js';
+import { decodeImage, type RgbImage } from '../io/images.js';
+import { applyAffine, type Affine } from '../pipeline/align.js';
+import { listInputs } from '../pipeline/anonymize.js';
+import { extractFaces } from '../pipeline/faces.js';
+import { DEFAULT_DETECT, type DetectConfig } from '../pipeline/human.js';
+import { gitCommit, toolkitVersion } from '../util/provenance.js';
+import type { Embedder } from './embed.js';
+import { computeIdentity, embedderLabel, formatTable1, type IdentityResult, type KeyedEmbedding } from './identity.js';
+
+export type RowStatus = 'ok' | 'missing' | 'no_face' | 'error' | 'extra';
+
+export interface IdentityRow {
+  /** Original file, relative to the originals root ('' for extra files). */
+  original: string;
+  method: string;
+  /** Method file used (relative to the method dir); '' when missing. */
+  file: string;
+  /** 'crop' (crop output), 'frame' (full frame cropped with the original's transform) or ''. */
+  match: 'crop' | 'frame' | '';
+  status: RowStatus;
+  /** Cosine distance to the original's embedding; NaN unless ok. */
+  distance: number;
+  /** Rank of the true original among all originals; 0 unless ok. */
+  rank: number;
+  message: string;
+}
+
+export interface IdentityRunOptions {
+  original: string;
+  methods: { name: string; dir: string }[];
+  embedder: Embedder;
+  /** Side S of the aligned crop (default 512). */
+  size?: number;
+  outDir: string;
+  threshold?: number | null;
+  /** Reference method of the Wilcoxon tests (default the first). */
+  reference?: string;
+  detect?: DetectConfig;
+  seed?: number;
+  resamples?: number;
+  /** Called after each original / method file. */
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface MethodCounts { ok: number; missing: number; error: number; noFace: number; extra: number; extraFiles: string[]; missingFiles: string[] }
+
+export interface IdentityRun {
+  result: IdentityResult;
+  rows: IdentityRow[];
+  counts: { originals: number; faces: number; noFace: number; errors: number; methods: Record<string, MethodCounts> };
+  table: string;
+  embeddingsPerSecond: number;
+}
+
+/** Faces per embedder call. */
+const CHUNK = 16;
+
+/**
+ * Bilinear resample of `frame` into an S x S crop: crop pixel centre (x+0.5, y+0.5)
+ * -> `toOriginal` -> frame continuous coordinates; black outside the frame.
+ */
+export function resampleCrop(frame: RgbImage, toOriginal: Affine, size: number): RgbImage {
+  const out = new Uint8Array(size * size * 3);
+  const { width: w, height: h, data } = frame;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const [sx, sy] = applyAffine(toOriginal, x + 0.5, y + 0.5);
+      // continuous -> pixel-centre index space
+      const fx = sx - 0.5;
+      const fy = sy - 0.5;
+      if (fx < -0.5 || fy < -0.5 || fx > w - 0.5 || fy > h - 0.5) continue;
+      const x0 = Math.floor(fx);
+      const y0 = Math.floor(fy);
+      const ax = fx - x0;
+      const ay = fy - y0;
+      const xa = Math.min(w - 1, Math.max(0, x0));
+      const xb = Math.min(w - 1, Math.max(0, x0 + 1));
+      const ya = Math.min(h - 1, Math.max(0, y0));
+      const yb = Math.min(h - 1, Math.max(0, y0 + 1));
+      const o = (y * size + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = data[(ya * w + xa) * 3 + c]! * (1 - ax) + data[(ya * w + xb) * 3 + c]! * ax;
+        const bot = data[(yb * w + xa) * 3 + c]! * (1 - ax) + data[(yb * w + xb) * 3 + c]! * ax;
+        out[o + c] = Math.round(top * (1 - ay) + bot * ay);
+      }
+    }
+  }
+  return { width: size, height: size, data: out };
+}
+
+/** `{dir(rel)}/{faceIndex}_{stem}.png`, as src/pipeline/anonymize.ts names crop outputs. */
+export function cropOutputName(rel: string, faceIndex = 0): string {
+  const stem = basename(rel, extname(rel));
+  const dir = dirname(rel);
+  return join(dir === '.' ? '' : dir, `${faceIndex}_${stem}.png`);
+}
+
+/** Parses `NAME=DIR`. */
+export function parseMethodArg(text: string): { name: string; dir: string } {
+  const i = text.indexOf('=');
+  if (i <= 0 || i === text.length - 1) throw new InputError(`--method '${text}': expected NAME=DIR`);
+  return { name: text.slice(0, i), dir: text.slice(i + 1) };
+}
+
+interface OriginalFace { rel: string; key: string; width: number; height: number; toOriginal: Affine; embedding: Float32Array }
+
+/** Embeds a batch; if the batch fails on bad input, embeds one at a time so one face's error stays its own. */
+async function embedSafe(embedder: Embedder, faces: RgbImage[]): Promise<(Float32Array | Error)[]> {
+  try {
+    return await embedder.embed(faces);
+  } catch (e) {
+    if (!(e instanceof InputError) || faces.length === 1) {
+      if (e instanceof InputError) return [e];
+      throw e;
+    }
+    const out: (Float32Array | Error)[] = [];
+    for (const f of faces) {
+      try {
+        out.push((await embedder.embed([f]))[0]!);
+      } catch (e2) {
+        if (!(e2 instanceof InputError)) throw e2;
+        out.push(e2);
+      }
+    }
+    return out;
+  }
+}
+
+export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun> {
+  const size = opts.size ?? 512;
+  const threshold = opts.threshold ?? null;
+  const { embedder } = opts;
+  if (!existsSync(opts.original) || !statSync(opts.original).isDirectory()) throw new InputError(`--original '${opts.original}' is not a directory`);
+  if (opts.methods.length === 0) throw new InputError('name at least one --method NAME=DIR');
+  const names = opts.methods.map((m) => m.name);
+  if (new Set(names).size !== names.length) throw new InputError(`method names must be unique (got ${names.join(', ')})`);
+  for (const m of opts.methods) if (!existsSync(m.dir) || !statSync(m.dir).isDirectory()) throw new InputError(`method '${m.name}': '${m.dir}' is not a directory`);
+  const originalFiles = listInputs([opts.original]);
+  if (originalFiles.length === 0) throw new InputError(`--original '${opts.original}' holds no images`);
+
+  let embedSeconds = 0;
+  let embedded = 0;
+  const timedEmbed = async (faces: RgbImage[]) => {
+    const t0 = performance.now();
+    const r = await embedSafe(embedder, faces);
+    embedSeconds += (performance.now() - t0) / 1000;
+    embedded += faces.length;
+    return r;
+  };
+
+  // 1. originals
+  const originals: OriginalFace[] = [];
+  const failed = new Map<string, { status: 'no_face' | 'error'; message: string }>();
+  let pending: { rel: string; img: RgbImage; face: RgbImage; toOriginal: Affine }[] = [];
+  const flush = async () => {
+    const embs = await timedEmbed(pending.map((p) => p.face));
+    pending.forEach((p, i) => {
+      const e = embs[i]!;
+      if (e instanceof Error) failed.set(p.rel, { status: 'error', message: `original: ${e.message}` });
+      else originals.push({ rel: p.rel, key: p.rel, width: p.img.width, height: p.img.height, toOriginal: p.toOriginal, embedding: e });
+    });
+    pending = [];
+  };
+  for (const [i, [abs, rel]] of originalFiles.entries()) {
+    try {
+      const img = await decodeImage(abs, rel);
+      const faces = await extractFaces(img, { size, margin: 0, detect: opts.detect ?? DEFAULT_DETECT });
+      const f = faces[0];
+      if (!f) failed.set(rel, { status: 'no_face', message: 'no face found in the original' });
+      else pending.push({ rel, img: { width: img.width, height: img.height, data: new Uint8Array(0) }, face: f.image, toOriginal: f.toOriginal });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      failed.set(rel, { status: 'error', message: e.message });
+    }
+    if (pending.length >= CHUNK) await flush();
+    opts.onProgress?.('original', i + 1, originalFiles.length);
+  }
+  await flush();
+
+  // 2. methods
+  const rows: IdentityRow[] = [];
+  const methodFaces: { name: string; faces: KeyedEmbedding[] }[] = [];
+  const methodCounts: Record<string, MethodCounts> = {};
+  const originalOrder = originalFiles.map(([, rel]) => rel);
+  const byRel = new Map(originals.map((o) => [o.rel, o]));
+  for (const m of opts.methods) {
+    const files = new Map(listInputs([m.dir]).map(([abs, rel]) => [rel, abs]));
+    const used = new Set<string>();
+    const faces: KeyedEmbedding[] = [];
+    const counts: MethodCounts = { ok: 0, missing: 0, error: 0, noFace: 0, extra: 0, extraFiles: [], missingFiles: [] };
+    const methodRows = new Map<string, IdentityRow>();
+    let batch: { rel: string; row: IdentityRow; face: RgbImage }[] = [];
+    const flushMethod = async () => {
+      const embs = await timedEmbed(batch.map((b) => b.face));
+      batch.forEach((b, i) => {
+        const e = embs[i]!;
+        if (e instanceof Error) Object.assign(b.row, { status: 'error', message: e.message });
+        else faces.push({ key: b.rel, embedding: e });
+      });
+      batch = [];
+    };
+    for (const [i, rel] of originalOrder.entries()) {
+      const row: IdentityRow = { original: rel, method: m.name, file: '', match: '', status: 'ok', distance: NaN, rank: 0, message: '' };
+      methodRows.set(rel, row);
+      const cropName = cropOutputName(rel, 0);
+      const frameName = files.has(rel) ? rel : files.has(`${rel}.png`) ? `${rel}.png` : null;
+      // claim this original's files even when the original failed, so they are not reported as extra
+      if (files.has(cropName)) used.add(cropName);
+      if (frameName) used.add(frameName);
+      const fail = failed.get(rel);
+      const o = byRel.get(rel);
+      if (fail || !o) {
+        Object.assign(row, { status: fail?.status ?? 'error', message: fail?.message ?? 'original not embedded', file: files.has(cropName) ? cropName : frameName ?? '' });
+        continue;
+      }
+      try {
+        if (files.has(cropName)) {
+          Object.assign(row, { file: cropName, match: 'crop' });
+          batch.push({ rel, row, face: await decodeImage(files.get(cropName)!, cropName) });
+        } else if (frameName) {
+          Object.assign(row, { file: frameName, match: 'frame' });
+          const frame = await decodeImage(files.get(frameName)!, frameName);
+          if (frame.width !== o.width || frame.height !== o.height) {
+            throw new InputError(`full-frame output '${frameName}' is ${frame.width}x${frame.height}, the original is ${o.width}x${o.height}`);
+          }
+          batch.push({ rel, row, face: resampleCrop(frame, o.toOriginal, size) });
+        } else {
+          Object.assign(row, { status: 'missing', message: `no '${cropName}' (crop output) or '${rel}' (full frame) in ${m.dir}` });
+        }
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        Object.assign(row, { status: 'error', message: e.message });
+      }
+      if (batch.length >= CHUNK) await flushMethod();
+      opts.onProgress?.(m.name, i + 1, originalOrder.length);
+    }
+    await flushMethod();
+    methodFaces.push({ name: m.name, faces });
+    rows.push(...methodRows.values());
+    for (const [rel] of files) {
+      if (used.has(rel)) continue;
+      rows.push({ original: '', method: m.name, file: rel, match: '', status: 'extra', distance: NaN, rank: 0, message: 'matches no original (extra file)' });
+      counts.extra++;
+      counts.extraFiles.push(rel);
+    }
+    for (const r of methodRows.values()) {
+      if (r.status === 'ok') counts.ok++;
+      else if (r.status === 'missing') { counts.missing++; counts.missingFiles.push(r.original); }
+      else if (r.status === 'no_face') counts.noFace++;
+      else if (r.status === 'error') counts.error++;
+    }
+    methodCounts[m.name] = counts;
+  }
+
+  // 3. metrics
+  const result = computeIdentity({
+    embedder: { name: embedder.name, proxy: embedder.proxy }, threshold,
+    originals: originals.map((o) => ({ key: o.key, embedding: o.embedding })),
+    methods: methodFaces, reference: opts.reference, seed: opts.seed, resamples: opts.resamples,
+  });
+  for (const ms of result.methods) {
+    const byKey = new Map(ms.pairs.map((p) => [p.key, p]));
+    for (const r of rows) {
+      if (r.method !== ms.name || r.status !== 'ok') continue;
+      const p = byKey.get(r.original);
+      if (p) { r.distance = p.distance; r.rank = p.rank; }
+    }
+  }
+  const counts = {
+    originals: originalFiles.length, faces: originals.length,
+    noFace: [...failed.values()].filter((f) => f.status === 'no_face').length,
+    errors: [...failed.values()].filter((f) => f.status === 'error').length,
+    methods: methodCounts,
+  };
+  const table = formatTable1(result) + formatCounts(counts, embedder);
+  const embeddingsPerSecond = embedSeconds > 0 ? embedded / embedSeconds : NaN;
+
+  await mkdir(opts.outDir, { recursive: true });
+  await writeFileAtomic(join(opts.outDir, 'identity.arrow'), rowsToArrow(rows, embedder));
+  await writeFileAtomic(join(opts.outDir, 'table1.md'), table);
+  const runJson = {
+    embedder: { name: embedder.name, proxy: embedder.proxy, dim: embedder.dim, label: embedderLabel(embedder) },
+    threshold, imageSize: size, reference: result.reference, seed: result.seed, resamples: result.resamples,
+    original: resolve(opts.original), methods: opts.methods.map((m) => ({ name: m.name, dir: resolve(m.dir) })),
+    counts, embeddingsPerSecond,
+    summary: result.methods.map(({ pairs: _pairs, ...s }) => s), comparisons: result.comparisons,
+    toolkitVersion: toolkitVersion(), gitCommit: gitCommit(), createdAt: new Date().toISOString(),
+  };
+  await writeFileAtomic(join(opts.outDir, 'run.json'), `${JSON.stringify(runJson, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  return { result, rows, counts, table, embeddingsPerSecond };
+}
+
+function formatCounts(c: IdentityRun['counts'], e: Embedder): string {
+  const lines = ['', '### Inputs', '', `Originals: ${c.originals} files, ${c.faces} faces embedded (first face per file), ${c.noFace} without a face, ${c.errors} errors. Embedder: ${embedderLabel(e)}.`, ''];
+  lines.push('| Method | ok | missing | no face (original) | error | extra files |', '|---|---|---|---|---|---|');
+  for (const [name, m] of Object.entries(c.methods)) lines.push(`| ${name} | ${m.ok} | ${m.missing} | ${m.noFace} | ${m.error} | ${m.extra} |`);
+  for (const [name, m] of Object.entries(c.methods)) {
+    if (m.missingFiles.length) lines.push('', `Missing for ${name}: ${m.missingFiles.join(', ')}`);
+    if (m.extraFiles.length) lines.push('', `Extra files in ${name}: ${m.extraFiles.join(', ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function rowsToArrow(rows: IdentityRow[], e: Embedder): Uint8Array {
+  const t = tableFromArrays({
+    original: rows.map((r) => r.original), method: rows.map((r) => r.method), file: rows.map((r) => r.file),
+    match: rows.map((r) => r.match), status: rows.map((r) => r.status),
+    distance: Float64Array.from(rows.map((r) => r.distance)), rank: Int32Array.from(rows.map((r) => r.rank)),
+    message: rows.map((r) => r.message), embedder: rows.map(() => e.name), proxy: rows.map(() => (e.proxy ? 'proxy' : '')),
+  });
+  return tableToIPC(t, 'file');
+}
