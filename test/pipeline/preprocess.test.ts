@@ -3,7 +3,7 @@
  * file gets a row, the run goes on), resume, shards + merge == one run, and
  * training reads the result.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -43,6 +43,7 @@ async function makeCorpus(): Promise<string> {
   writeFileSync(join(root, 'bad', 'not-an-image.jpg'), 'plain text');
   await sharp({ create: { width: 1, height: 1, channels: 3, background: 'white' } }).png().toFile(join(root, 'bad', 'one-pixel.png'));
   await sharp({ create: { width: 3000, height: 2000, channels: 3, background: 'grey' } }).png().toFile(join(root, 'bad', 'huge.png'));
+  symlinkSync('/nonexistent/ganon-test/photo.png', join(root, 'bad', 'unreadable.png')); // a path that cannot be read
   return root;
 }
 
@@ -69,7 +70,8 @@ describe('preprocess', () => {
     }
     expect(by('huge.png')[0]).toMatchObject({ status: 'error', message: expect.stringMatching(/3000x2000, above the 5000000-pixel limit/) });
     expect(by('one-pixel.png')[0]).toMatchObject({ status: 'no_face' });
-    expect(s).toMatchObject({ files: 13, faces: 7, errors: 5, noFace: 1 });
+    expect(by('unreadable.png')[0]).toMatchObject({ status: 'error', message: expect.stringMatching(/unreadable\.png/) });
+    expect(s).toMatchObject({ files: 14, faces: 7, errors: 6, noFace: 1 });
     expect(readdirSync(join(out, 'faces')).sort()).toEqual(rows.filter((r) => r.status === 'ok').map((r) => `${r.id}.png`).sort());
   });
 
