@@ -122,21 +122,31 @@ async function replaceFace(face: RgbImage, landmarks: Float32Array | null, opts:
   }
 }
 
+/** The decoded image, or the error that says why it could not be read. */
+async function decodeInput(path: string): Promise<RgbImage | Error> {
+  try {
+    if (!existsSync(path)) throw new InputError(`'${path}' does not exist`);
+    return await decodeImage(path);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+/** A manifest row for `path` with the run's method and weights filled in. */
+function rowFor(path: string, opts: AnonymizeOptions): (r: Partial<ManifestEntry>) => ManifestEntry {
+  const base = { input: path, weightsSha256: opts.weightsSha256 ?? '', method: methodLabel(opts.method) };
+  return (r) => ({ output: '', faceIndex: -1, box: '', angleDeg: 0, score: 0, seconds: 0, status: 'ok', message: '', ...base, ...r });
+}
+
 /** Anonymizes one file; returns its manifest rows (one per face, or one for the file). */
 export async function anonymizeFile(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
   if (opts.mode === 'frame') return anonymizeFrame(path, rel, outDir, opts);
-  const base = { input: path, weightsSha256: opts.weightsSha256 ?? '', method: methodLabel(opts.method) };
-  const row = (r: Partial<ManifestEntry>): ManifestEntry => ({ output: '', faceIndex: -1, box: '', angleDeg: 0, score: 0, seconds: 0, status: 'ok', message: '', ...base, ...r });
+  const row = rowFor(path, opts);
   const first = join(outDir, outputName(rel, 0));
   if (!opts.overwrite && existsSync(first)) return [row({ output: first, status: 'skipped', message: 'output exists (use --overwrite)' })];
   const t0 = performance.now();
-  let img: RgbImage;
-  try {
-    if (!existsSync(path)) throw new InputError(`'${path}' does not exist`);
-    img = await decodeImage(path);
-  } catch (e) {
-    return [row({ status: 'error', message: (e as Error).message })];
-  }
+  const img = await decodeInput(path);
+  if (img instanceof Error) return [row({ status: 'error', message: img.message })];
   const faces = await extractFaces(img, opts.face);
   if (faces.length === 0) {
     if (opts.noFace === 'error') return [row({ status: 'error', message: 'no face found' })];
@@ -167,19 +177,13 @@ export async function anonymizeFile(path: string, rel: string, outDir: string, o
 
 /** Frame mode: every face replaced inside the photo; the output keeps the input's size, name and format. */
 async function anonymizeFrame(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
-  const base = { input: path, weightsSha256: opts.weightsSha256 ?? '', method: methodLabel(opts.method) };
-  const row = (r: Partial<ManifestEntry>): ManifestEntry => ({ output: '', faceIndex: -1, box: '', angleDeg: 0, score: 0, seconds: 0, status: 'ok', message: '', ...base, ...r });
+  const row = rowFor(path, opts);
   const ext = extname(rel);
   const target0 = join(outDir, rel);
   if (!opts.overwrite && (existsSync(target0) || existsSync(`${target0}.png`))) return [row({ output: target0, status: 'skipped', message: 'output exists (use --overwrite)' })];
   const t0 = performance.now();
-  let img: RgbImage;
-  try {
-    if (!existsSync(path)) throw new InputError(`'${path}' does not exist`);
-    img = await decodeImage(path);
-  } catch (e) {
-    return [row({ status: 'error', message: (e as Error).message })];
-  }
+  const img = await decodeInput(path);
+  if (img instanceof Error) return [row({ status: 'error', message: img.message })];
   const faces = await extractFaces(img, opts.face);
   if (faces.length === 0 && opts.noFace === 'error') return [row({ status: 'error', message: 'no face found' })];
   const frame: RgbImage = { width: img.width, height: img.height, data: Uint8Array.from(img.data) };
