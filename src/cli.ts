@@ -158,11 +158,11 @@ export function buildCli(argv: string[]) {
       if (a.cropOut) await writePng(a.cropOut, f.image);
       process.stderr.write(`${faces.length} face(s); wrote ${a.out} for face ${a.face} (score ${f.score.toFixed(2)}, angle ${((f.angle * 180) / Math.PI).toFixed(1)} deg, landmarks from the ${f.landmarkSource})\n`);
     })
-    .command('anonymize <inputs..>', 'replace every face by a synthesised one (crop mode: one S x S image per face)', (a) => a
+    .command('anonymize <inputs..>', 'replace every face by a synthesised one (or a baseline): one S x S image per face, or inside the photo (--mode frame)', (a) => a
       .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'image files or directories (recursive; the output tree mirrors them)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory (faces as {faceIndex}_{name}.png, plus manifest.arrow)' })
       .option('method', { type: 'string', default: 'ganonymization', describe: 'ganonymization | pixelate:N | blur:K[:box] | mask' })
-      .option('weights', { type: 'string', describe: 'generator weights (.safetensors or a checkpoint directory); required for ganonymization' })
+      .option('weights', { type: 'string', describe: 'generator weights: .safetensors, a checkpoint directory, or the authors\' Lightning .ckpt; required for ganonymization' })
       .option('weights-sha256', { type: 'string', describe: 'refuse weights whose sha256 differs' })
       .option('mode', { type: 'string', choices: ['crop', 'frame'], default: 'crop', describe: 'crop: one S x S image per face (the paper); frame: faces replaced inside the photo (same size, name and format)' })
       .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned face (must match the generator)' })
