@@ -75,10 +75,50 @@ export interface ManifestEntry {
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp|gif|avif|heic)$/i;
 
-/** Expands inputs (files and directories, recursively) to [absolute path, path relative to its root]. */
+/** `*` (within a path segment), `?` and `**` (any depth) as a RegExp over '/'-separated paths. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
+      i += glob[i + 2] === '/' ? 2 : 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Files matching a quoted glob (for shells that did not expand it), relative to the glob's fixed prefix. */
+function expandGlob(pattern: string): [string, string][] {
+  const abs = resolve(pattern);
+  const parts = abs.split('/');
+  const first = parts.findIndex((x) => /[*?]/.test(x));
+  const root = parts.slice(0, first).join('/') || '/';
+  const re = globToRegExp(parts.slice(first).join('/'));
+  const out: [string, string][] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const name of readdirSync(d).sort()) {
+      const f = join(d, name);
+      const rel = relative(root, f);
+      if (statSync(f).isDirectory()) walk(f);
+      else if (re.test(rel)) out.push([f, rel]);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Expands inputs (files, directories recursively, quoted globs) to [absolute path, path relative to its root]. */
 export function listInputs(inputs: string[]): [string, string][] {
   const out: [string, string][] = [];
   for (const raw of inputs) {
+    if (/[*?]/.test(raw) && !existsSync(raw)) {
+      out.push(...expandGlob(raw));
+      continue;
+    }
     const p = resolve(raw);
     if (!existsSync(p)) {
       out.push([p, basename(p)]); // reported as an error row

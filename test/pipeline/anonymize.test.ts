@@ -121,3 +121,17 @@ describe('anonymize --workers', () => {
     expect(rows(join(dir, 'two'))).toEqual(rows(join(dir, 'one')));
   });
 });
+
+describe('inputs', () => {
+  it('files, directories (recursive, mirrored) and quoted globs', async () => {
+    const { listInputs, globToRegExp } = await import('../../src/pipeline/anonymize.js');
+    const root = tmp();
+    mkdirSync(join(root, 'a', 'b'), { recursive: true });
+    for (const f of ['x.jpg', 'a/y.png', 'a/b/z.jpg', 'a/b/notes.txt']) writeFileSync(join(root, f), '');
+    expect(listInputs([root]).map(([, r]) => r)).toEqual(['a/b/z.jpg', 'a/y.png', 'x.jpg']);
+    expect(listInputs([`${root}/**/*.jpg`]).map(([, r]) => r)).toEqual(['a/b/z.jpg', 'x.jpg']);
+    expect(listInputs([`${root}/a/*.png`]).map(([, r]) => r)).toEqual(['y.png']);
+    expect(globToRegExp('a/?.jpg').test('a/1.jpg')).toBe(true);
+    expect(globToRegExp('*.jpg').test('a/1.jpg')).toBe(false);
+  });
+});
