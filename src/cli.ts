@@ -170,6 +170,7 @@ export function buildCli(argv: string[]) {
       .option('no-face', { type: 'string', choices: ['skip', 'average', 'error'], default: 'skip', describe: 'images without a face: skip, write the generator\'s average face, or count as an error' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'redo files whose output exists' })
       .option('workers', { type: 'number', default: 1, describe: 'processes, each with its own backend and a copy of the weights (outputs identical to one worker)' })
+      .option('batch', { type: 'number', describe: 'faces of one image per generator call (default 32 on the tensorflow backend, else 1); outputs do not depend on it' })
       .option('shard', { type: 'string', hidden: true, describe: 'process only files i/n (used by --workers)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
       .options(backendOpt),
@@ -199,7 +200,7 @@ export function buildCli(argv: string[]) {
         const { summary } = await anonymize(a.inputs, a.out, {
           method, mode: a.mode as 'crop' | 'frame', generator, weightsSha256: sha, noFace: a.noFace as 'skip' | 'average' | 'error', overwrite: a.overwrite,
           face: { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect }, toolkitVersion: toolkitVersion(), backend: b.name,
-          shard: a.shard ? parseShard(a.shard) : undefined,
+          shard: a.shard ? parseShard(a.shard) : undefined, batch: a.batch ?? (b.name === 'tensorflow' ? 32 : 1),
         }, (done, total, rows) => {
           for (const r of rows) if (r.status === 'error' || r.status === 'no_face') process.stderr.write(`${r.status}: ${r.input}: ${r.message}\n`);
           process.stderr.write(`[${done}/${total}] ${rows[0]?.input ?? ''}\n`);

@@ -57,6 +57,8 @@ export interface AnonymizeOptions {
   backend: string;
   /** Only files with index % count === index (worker processes). */
   shard?: { index: number; count: number };
+  /** Faces of one image per generator call (GPU); results do not depend on it. */
+  batch?: number;
 }
 
 export interface ManifestEntry {
@@ -178,6 +180,19 @@ function rowFor(path: string, opts: AnonymizeOptions): (r: Partial<ManifestEntry
   return (r) => ({ output: '', faceIndex: -1, box: '', angleDeg: 0, score: 0, seconds: 0, status: 'ok', message: '', ...base, ...r });
 }
 
+/** replaceFace for all faces of one image; the generator sees up to `opts.batch` faces per call. */
+async function replaceFaces(items: { image: RgbImage; landmarks: Float32Array | null }[], opts: AnonymizeOptions): Promise<RgbImage[]> {
+  if (opts.method.kind !== 'ganonymization') return Promise.all(items.map((f) => replaceFace(f.image, f.landmarks, opts)));
+  if (!opts.generator) throw new ToolkitError('--weights is required for --method ganonymization');
+  const b = Math.max(1, Math.floor(opts.batch ?? 1));
+  const out: RgbImage[] = [];
+  for (let i = 0; i < items.length; i += b) {
+    const conds = items.slice(i, i + b).map((f) => renderLandmarks(f.landmarks ?? new Float32Array(0), f.image.width));
+    out.push(...(await generateFaces(opts.generator, conds)));
+  }
+  return out;
+}
+
 /** Anonymizes one file; returns its manifest rows (one per face, or one for the file). */
 export async function anonymizeFile(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
   if (opts.mode === 'frame') return anonymizeFrame(path, rel, outDir, opts);
@@ -196,21 +211,22 @@ export async function anonymizeFile(path: string, rel: string, outDir: string, o
     await writePng(first, out);
     return [row({ output: first, faceIndex: 0, status: 'no_face', message: 'no face found: wrote the average face', seconds: (performance.now() - t0) / 1000 })];
   }
+  let replaced: RgbImage[];
+  try {
+    replaced = await replaceFaces(faces, opts);
+  } catch (e) {
+    if (e instanceof ToolkitError && !(e instanceof InputError)) throw e;
+    return faces.map((f) => row({ faceIndex: f.faceIndex, status: 'error', message: (e as Error).message }));
+  }
+  const seconds = (performance.now() - t0) / 1000 / faces.length;
   const rows: ManifestEntry[] = [];
-  for (const f of faces) {
-    const t1 = performance.now();
+  for (const [i, f] of faces.entries()) {
     const target = join(outDir, outputName(rel, f.faceIndex));
-    try {
-      await writePng(target, await replaceFace(f.image, f.landmarks, opts));
-      rows.push(row({
-        output: target, faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score,
-        seconds: (performance.now() - t1) / 1000 + (f.faceIndex === 0 ? (t1 - t0) / 1000 : 0),
-        message: f.landmarkSource === 'original' ? 'no mesh on the crop: landmarks mapped from the full image' : '',
-      }));
-    } catch (e) {
-      if (e instanceof ToolkitError && !(e instanceof InputError)) throw e;
-      rows.push(row({ faceIndex: f.faceIndex, status: 'error', message: (e as Error).message }));
-    }
+    await writePng(target, replaced[i]!);
+    rows.push(row({
+      output: target, faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score, seconds,
+      message: f.landmarkSource === 'original' ? 'no mesh on the crop: landmarks mapped from the full image' : '',
+    }));
   }
   return rows;
 }
@@ -228,15 +244,14 @@ async function anonymizeFrame(path: string, rel: string, outDir: string, opts: A
   if (faces.length === 0 && opts.noFace === 'error') return [row({ status: 'error', message: 'no face found' })];
   const frame: RgbImage = { width: img.width, height: img.height, data: Uint8Array.from(img.data) };
   const rows: ManifestEntry[] = [];
-  for (const f of faces) {
-    if (!f.landmarks) {
-      rows.push(row({ faceIndex: f.faceIndex, status: 'error', message: 'no landmarks: face left unchanged' }));
-      continue;
-    }
-    const replaced = await replaceFace(f.image, f.landmarks, opts);
-    pasteBack(frame, replaced, f.landmarks, f.toOriginal, DEFAULT_PASTE);
+  const usable = faces.filter((f) => f.landmarks !== null);
+  for (const f of faces) if (!f.landmarks) rows.push(row({ faceIndex: f.faceIndex, status: 'error', message: 'no landmarks: face left unchanged' }));
+  const replaced = await replaceFaces(usable, opts);
+  for (const [i, f] of usable.entries()) {
+    pasteBack(frame, replaced[i]!, f.landmarks!, f.toOriginal, DEFAULT_PASTE);
     rows.push(row({ faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score }));
   }
+  rows.sort((a, b) => a.faceIndex - b.faceIndex);
   const { bytes, ext: outExt } = await encodeByExtension(frame, ext);
   const target = outExt === ext ? target0 : `${target0}.png`;
   await writeFileAtomic(target, bytes);
