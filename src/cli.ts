@@ -160,7 +160,7 @@ export function buildCli(argv: string[]) {
     })
     .command('anonymize <inputs..>', 'replace every face by a synthesised one (or a baseline): one S x S image per face, or inside the photo (--mode frame)', (a) => a
       .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'image files or directories (recursive; the output tree mirrors them)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output directory (faces as {faceIndex}_{name}.png, plus manifest.arrow)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output directory (crop mode: faces as {faceIndex}_{name}; plus manifest.arrow)' })
       .option('method', { type: 'string', default: 'ganonymization', describe: 'ganonymization | pixelate:N | blur:K[:box] | mask' })
       .option('weights', { type: 'string', describe: 'generator weights: .safetensors, a checkpoint directory, or the authors\' Lightning .ckpt; required for ganonymization' })
       .option('weights-sha256', { type: 'string', describe: 'refuse weights whose sha256 differs' })

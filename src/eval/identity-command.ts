@@ -21,7 +21,7 @@ export function identityCommand(y: Argv) {
   return y
     .command('identity', 'cosine distance of each method\'s faces to the originals, re-identification rank-1/5, Wilcoxon vs a reference (paper Table 1)', (a) => a
       .option('original', { type: 'string', demandOption: true, describe: 'directory of original images (recursive); the first face of each is used' })
-      .option('method', { type: 'string', array: true, demandOption: true, describe: 'NAME=DIR, repeatable: crop outputs named {faceIndex}_{stem}.png, or full frames at the same relative path' })
+      .option('method', { type: 'string', array: true, demandOption: true, describe: 'NAME=DIR, repeatable: crop outputs named {faceIndex}_{basename}, or full frames at the same relative path' })
       .option('reference', { type: 'string', describe: 'method the others are tested against (default the first --method)' })
       .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: 'proxy: Human faceres 1024-d (a substitute for Facenet512)' })
       .option('threshold', { type: 'number', describe: 'report the share of faces with cosine distance above this (none by default for the proxy)' })

@@ -6,7 +6,7 @@
  *    file is embedded and its transform `toOriginal` kept. Files without a face
  *    or that fail to decode are recorded, never dropped.
  * 2. Each method directory is matched to the originals, per original `rel`:
- *    - crop outputs: `{dir(rel)}/0_{stem}.png` (the `{faceIndex}_{stem}.png`
+ *    - crop outputs: `{dir(rel)}/0_{basename}` (the `{faceIndex}_{basename}`
  *      naming of `ganon anonymize --mode crop` and the authors' tool), embedded as is;
  *    - else full frames at the same relative path (or `rel.png`, frame mode's
  *      name for formats it cannot write): the method frame must have the
@@ -22,7 +22,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../io/fs.js';
@@ -34,6 +34,7 @@ import { DEFAULT_DETECT, type DetectConfig } from '../pipeline/human.js';
 import { gitCommit, toolkitVersion } from '../util/provenance.js';
 import type { Embedder } from './embed.js';
 import { computeIdentity, embedderLabel, formatTable1, type IdentityResult, type KeyedEmbedding } from './identity.js';
+import { cropOutputName } from '../pipeline/anonymize.js';
 
 export type RowStatus = 'ok' | 'missing' | 'no_face' | 'error' | 'extra';
 
@@ -116,12 +117,7 @@ export function resampleCrop(frame: RgbImage, toOriginal: Affine, size: number):
   return { width: size, height: size, data: out };
 }
 
-/** `{dir(rel)}/{faceIndex}_{stem}.png`, as src/pipeline/anonymize.ts names crop outputs. */
-export function cropOutputName(rel: string, faceIndex = 0): string {
-  const stem = basename(rel, extname(rel));
-  const dir = dirname(rel);
-  return join(dir === '.' ? '' : dir, `${faceIndex}_${stem}.png`);
-}
+export { cropOutputName };
 
 /** Parses `NAME=DIR`. */
 export function parseMethodArg(text: string): { name: string; dir: string } {

@@ -4,7 +4,7 @@
  * inference), then replace it by the chosen method on that same crop:
  * GANonymization (478 landmarks -> rendered landmark image -> generator, eval
  * mode, output (y+1)/2) or a baseline. One S x S PNG per face, named
- * `{faceIndex}_{stem}.png` under the mirrored input tree, written atomically
+ * `{faceIndex}_{basename}` (the reference's naming, in the input's format) under the mirrored input tree, written atomically
  * without any metadata of the input. Every file gets a manifest row; a bad
  * file never stops the run.
  */
@@ -77,6 +77,15 @@ export interface ManifestEntry {
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp|gif|avif|heic)$/i;
 
+/** A directory (following links); false for anything that cannot be stat'ed, e.g. a dangling link. */
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** `*` (within a path segment), `?` and `**` (any depth) as a RegExp over '/'-separated paths. */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
@@ -105,7 +114,7 @@ function expandGlob(pattern: string): [string, string][] {
     for (const name of readdirSync(d).sort()) {
       const f = join(d, name);
       const rel = relative(root, f);
-      if (statSync(f).isDirectory()) walk(f);
+      if (isDir(f)) walk(f);
       else if (re.test(rel)) out.push([f, rel]);
     }
   };
@@ -126,12 +135,12 @@ export function listInputs(inputs: string[]): [string, string][] {
       out.push([p, basename(p)]); // reported as an error row
       continue;
     }
-    if (statSync(p).isDirectory()) {
+    if (isDir(p)) {
       const walk = (d: string) => {
         for (const name of readdirSync(d).sort()) {
           const f = join(d, name);
-          if (statSync(f).isDirectory()) walk(f);
-          else if (IMAGE_EXT.test(name)) out.push([f, relative(p, f)]);
+          if (isDir(f)) walk(f);
+          else if (IMAGE_EXT.test(name)) out.push([f, relative(p, f)]); // unreadable ones get an error row later
         }
       };
       walk(p);
@@ -144,10 +153,22 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-function outputName(rel: string, faceIndex: number): string {
-  const stem = basename(rel, extname(rel));
+/**
+ * Crop-mode output name, as the reference's anonymize_image: `{faceIndex}_{basename}`
+ * (input's own extension and format; unknown formats get `.png` appended).
+ */
+export function cropOutputName(rel: string, faceIndex: number): string {
   const dir = dirname(rel);
-  return join(dir === '.' ? '' : dir, `${faceIndex}_${stem}.png`);
+  const name = `${faceIndex}_${basename(rel)}`;
+  return join(dir === '.' ? '' : dir, WRITABLE_EXT.test(rel) ? name : `${name}.png`);
+}
+
+const WRITABLE_EXT = /\.(png|jpe?g|webp|tiff?)$/i;
+
+/** Writes an image in the format its name says (no metadata). */
+async function writeImage(path: string, img: RgbImage): Promise<void> {
+  const { bytes } = await encodeByExtension(img, extname(path));
+  await writeFileAtomic(path, bytes);
 }
 
 async function replaceFace(face: RgbImage, landmarks: Float32Array | null, opts: AnonymizeOptions): Promise<RgbImage> {
@@ -197,7 +218,7 @@ async function replaceFaces(items: { image: RgbImage; landmarks: Float32Array | 
 export async function anonymizeFile(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
   if (opts.mode === 'frame') return anonymizeFrame(path, rel, outDir, opts);
   const row = rowFor(path, opts);
-  const first = join(outDir, outputName(rel, 0));
+  const first = join(outDir, cropOutputName(rel, 0));
   if (!opts.overwrite && existsSync(first)) return [row({ output: first, status: 'skipped', message: 'output exists (use --overwrite)' })];
   const t0 = performance.now();
   const img = await decodeInput(path);
@@ -208,7 +229,7 @@ export async function anonymizeFile(path: string, rel: string, outDir: string, o
     if (opts.noFace === 'skip' || opts.method.kind !== 'ganonymization') return [row({ status: 'no_face', message: 'no face found' })];
     // 'average': the generator on an all-black landmark image (the paper's note)
     const out = await replaceFace({ width: opts.face.size, height: opts.face.size, data: new Uint8Array(opts.face.size ** 2 * 3) }, null, opts);
-    await writePng(first, out);
+    await writeImage(first, out);
     return [row({ output: first, faceIndex: 0, status: 'no_face', message: 'no face found: wrote the average face', seconds: (performance.now() - t0) / 1000 })];
   }
   let replaced: RgbImage[];
@@ -221,8 +242,8 @@ export async function anonymizeFile(path: string, rel: string, outDir: string, o
   const seconds = (performance.now() - t0) / 1000 / faces.length;
   const rows: ManifestEntry[] = [];
   for (const [i, f] of faces.entries()) {
-    const target = join(outDir, outputName(rel, f.faceIndex));
-    await writePng(target, replaced[i]!);
+    const target = join(outDir, cropOutputName(rel, f.faceIndex));
+    await writeImage(target, replaced[i]!);
     rows.push(row({
       output: target, faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score, seconds,
       message: f.landmarkSource === 'original' ? 'no mesh on the crop: landmarks mapped from the full image' : '',

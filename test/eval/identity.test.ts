@@ -151,8 +151,10 @@ describe('harness helpers', () => {
     expect(out.every((t) => t === 0)).toBe(true);
   });
   it('crop naming and NAME=DIR parsing', () => {
-    expect(cropOutputName('a.jpg')).toBe('0_a.png');
+    // the reference's {faceIndex}_{basename}; formats sharp cannot write get .png appended
+    expect(cropOutputName('a.jpg', 0)).toBe('0_a.jpg');
     expect(cropOutputName('sub/b.png', 2)).toBe('sub/2_b.png');
+    expect(cropOutputName('c.bmp', 0)).toBe('0_c.bmp.png');
     expect(parseMethodArg('ganon=out/x=y')).toEqual({ name: 'ganon', dir: 'out/x=y' });
     expect(() => parseMethodArg('nodir')).toThrow(InputError);
     expect(() => parseMethodArg('=dir')).toThrow(InputError);

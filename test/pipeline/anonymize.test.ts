@@ -158,3 +158,16 @@ describe('anonymize --batch', () => {
     for (const f of ['0_pair.png', '1_pair.png']) expect(readFileSync(join(dir, 'b2', f)).equals(readFileSync(join(dir, 'b1', f))), f).toBe(true);
   });
 });
+
+describe('anonymize on the bad-input corpus', () => {
+  it('every file gets a status, the run goes on, good files are anonymized', async () => {
+    const { makeCorpus } = await import('../helpers/corpus.js');
+    const corpus = await makeCorpus(tmp());
+    const out = tmp();
+    const { rows, summary } = await anonymize([corpus], out, opts({ method: parseMethod('mask'), face: { size: 64, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } } }));
+    expect(summary).toMatchObject({ files: 14, faces: 7, noFace: 2 });
+    // the huge image is decodable (anonymize has no pixel limit) and has no face; the rest of the bad files are errors
+    expect(summary.errors).toBe(5);
+    for (const r of rows.filter((x) => x.status === 'error')) expect(r.message).toMatch(/cannot decode image|does not exist/);
+  });
+});

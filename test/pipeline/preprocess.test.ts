@@ -3,7 +3,7 @@
  * file gets a row, the run goes on), resume, shards + merge == one run, and
  * training reads the result.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,41 +14,15 @@ import { getDataset } from '../../src/pipeline/datasets/index.js';
 import { mergeShards, preprocessItems, type PreprocessOptions } from '../../src/pipeline/preprocess.js';
 import { train } from '../../src/train/loop.js';
 import { repoRoot } from '../helpers/cli.js';
+import { makeCorpus } from '../helpers/corpus.js';
 
 const ASTRONAUT = `${repoRoot}test/.cache/astronaut.png`;
 const tmp = () => mkdtempSync(join(tmpdir(), 'ganon-pre-'));
 const OPTS: PreprocessOptions = { face: { size: 64, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } }, flushEvery: 2, maxPixels: 5_000_000 };
 let corpus: string;
 
-/** Good photos plus every kind of bad input the issue lists, generated here. */
-async function makeCorpus(): Promise<string> {
-  const root = tmp();
-  mkdirSync(join(root, 'good'));
-  mkdirSync(join(root, 'bad'));
-  const png = readFileSync(ASTRONAUT);
-  copyFileSync(ASTRONAUT, join(root, 'good', 'astronaut.png'));
-  await sharp(png).jpeg({ quality: 90 }).toFile(join(root, 'good', 'astronaut.jpg'));
-  await sharp(png).greyscale().png().toFile(join(root, 'good', 'grey.png'));
-  await sharp(png).ensureAlpha(0.5).png().toFile(join(root, 'good', 'alpha.png'));
-  await sharp(png).toColourspace('rgb16').png().toFile(join(root, 'good', 'sixteen-bit.png'));
-  await sharp(png).toColourspace('cmyk').jpeg().toFile(join(root, 'good', 'cmyk.jpg'));
-  // EXIF orientation 6 (rotate 90 CW to display): stored rotated the other way
-  await sharp(png).rotate(-90).jpeg().withMetadata({ orientation: 6 }).toFile(join(root, 'good', 'exif-rotated.jpg'));
-  const jpg = readFileSync(join(root, 'good', 'astronaut.jpg'));
-  writeFileSync(join(root, 'bad', 'truncated.jpg'), jpg.subarray(0, Math.floor(jpg.length / 3)));
-  const header = Buffer.from(png);
-  header[1] = 0x00; // breaks the PNG signature
-  writeFileSync(join(root, 'bad', 'bad-header.png'), header);
-  writeFileSync(join(root, 'bad', 'zero-byte.png'), Buffer.alloc(0));
-  writeFileSync(join(root, 'bad', 'not-an-image.jpg'), 'plain text');
-  await sharp({ create: { width: 1, height: 1, channels: 3, background: 'white' } }).png().toFile(join(root, 'bad', 'one-pixel.png'));
-  await sharp({ create: { width: 3000, height: 2000, channels: 3, background: 'grey' } }).png().toFile(join(root, 'bad', 'huge.png'));
-  symlinkSync('/nonexistent/ganon-test/photo.png', join(root, 'bad', 'unreadable.png')); // a path that cannot be read
-  return root;
-}
-
 beforeAll(async () => {
-  corpus = await makeCorpus();
+  corpus = await makeCorpus(tmp());
 }, 120_000);
 
 describe('preprocess', () => {
