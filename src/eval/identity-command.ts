@@ -11,11 +11,22 @@ import { decodeImage } from '../io/images.js';
 import { extractFaces } from '../pipeline/faces.js';
 import { DEFAULT_DETECT } from '../pipeline/human.js';
 import { InputError } from '../errors.js';
-import { loadProxyEmbedder } from './embed.js';
+import { loadProxyEmbedder, type Embedder } from './embed.js';
+import { loadFacenet512Embedder } from './facenet512.js';
 import { embedderLabel } from './identity.js';
 import { parseMethodArg, runIdentity } from './identity-run.js';
 
-const EMBEDDERS = ['proxy'] as const;
+const EMBEDDERS = ['proxy', 'facenet512'] as const;
+const EMBEDDER_HELP = "proxy: Human faceres 1024-d, embedded (a substitute, labelled proxy); facenet512: DeepFace's Facenet512 (the paper's), needs --weights facenet512_weights.h5";
+
+/** The chosen embedder; facenet512 needs the user's DeepFace weights file (never downloaded). */
+async function loadEmbedder(name: string | undefined, weights: string | undefined): Promise<Embedder> {
+  if (name === 'facenet512') {
+    if (!weights) throw new InputError("--embedder facenet512 needs --weights FILE (DeepFace's facenet512_weights.h5; the toolkit never downloads it)");
+    return loadFacenet512Embedder(weights);
+  }
+  return loadProxyEmbedder();
+}
 
 export function identityCommand(y: Argv) {
   return y
@@ -23,7 +34,8 @@ export function identityCommand(y: Argv) {
       .option('original', { type: 'string', demandOption: true, describe: 'directory of original images (recursive); the first face of each is used' })
       .option('method', { type: 'string', array: true, demandOption: true, describe: 'NAME=DIR, repeatable: crop outputs named {faceIndex}_{basename}, or full frames at the same relative path' })
       .option('reference', { type: 'string', describe: 'method the others are tested against (default the first --method)' })
-      .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: 'proxy: Human faceres 1024-d (a substitute for Facenet512)' })
+      .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: EMBEDDER_HELP })
+      .option('weights', { type: 'string', describe: 'embedder weights (facenet512: facenet512_weights.h5)' })
       .option('threshold', { type: 'number', describe: 'report the share of faces with cosine distance above this (none by default for the proxy)' })
       .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned crop the originals are cut to' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
@@ -35,16 +47,18 @@ export function identityCommand(y: Argv) {
       if (!a.json) process.stderr.write(`${backendLine(b)}\n`);
       if (a.threshold !== undefined && !Number.isFinite(a.threshold)) throw new InputError(`--threshold must be a number (got ${a.threshold})`);
       const methods = (a.method as string[]).map(parseMethodArg);
-      const embedder = await loadProxyEmbedder();
+      const embedder = await loadEmbedder(a.embedder, a.weights);
+      // DeepFace's cosine threshold for Facenet512 is 0.30 (the paper's); the proxy has none
+      const threshold = a.threshold ?? (embedder.proxy ? undefined : 0.3);
       try {
         const run = await runIdentity({
-          original: a.original, methods, embedder, size: a.imageSize, outDir: a.out, threshold: a.threshold ?? null,
+          original: a.original, methods, embedder, size: a.imageSize, outDir: a.out, threshold: threshold ?? null,
           reference: a.reference, seed: a.seed,
           onProgress: a.json ? undefined : (stage, done, total) => { if (done === total || done % 50 === 0) process.stderr.write(`[${stage}] ${done}/${total}\n`); },
         });
         if (a.json) {
           const out = {
-            embedder: { name: embedder.name, proxy: embedder.proxy, label: embedderLabel(embedder) }, threshold: a.threshold ?? null,
+            embedder: { name: embedder.name, proxy: embedder.proxy, label: embedderLabel(embedder) }, threshold: threshold ?? null,
             counts: run.counts, methods: run.result.methods.map(({ pairs: _p, ...s }) => s), comparisons: run.result.comparisons,
             chance: run.result.chance, embeddingsPerSecond: run.embeddingsPerSecond, out: a.out,
           };
@@ -64,17 +78,18 @@ export function identityCommand(y: Argv) {
 export function embedCommand(y: Argv) {
   return y
     .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files; the first face of each is embedded' })
-    .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: 'proxy: Human faceres 1024-d (not Facenet512)' })
+    .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: EMBEDDER_HELP })
+    .option('weights', { type: 'string', describe: 'embedder weights (facenet512: facenet512_weights.h5)' })
     .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned crop' })
     .option('backend', { type: 'string', choices: BACKEND_NAMES })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' });
 }
 
 /** Handler of `embed <images..>`: prints the embedding of the first face of each image. */
-export async function embedHandler(a: { images?: unknown; imageSize?: number; backend?: string; json?: boolean }): Promise<void> {
+export async function embedHandler(a: { images?: unknown; imageSize?: number; backend?: string; json?: boolean; embedder?: string; weights?: string }): Promise<void> {
   await initBackend(a.backend);
   const images = (Array.isArray(a.images) ? a.images : [a.images]).map(String);
-  const embedder = await loadProxyEmbedder();
+  const embedder = await loadEmbedder(a.embedder, a.weights);
   const results: { image: string; status: 'ok' | 'no_face' | 'error'; embedding: number[] | null; message: string }[] = [];
   try {
     for (const path of images) {

@@ -110,4 +110,13 @@ describe('ganon CLI', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no face found in '.*blank.png'/);
   });
+
+  it('embed/eval with facenet512: --weights is required and a mismatching file names the layer', () => {
+    const none = ganon(['embed', 'test/.cache/astronaut.png', '--embedder', 'facenet512']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--embedder facenet512 needs --weights FILE/);
+    const wrong = ganon(['embed', 'test/.cache/astronaut.png', '--embedder', 'facenet512', '--weights', `${fixtureDir}facenet512/tiny.h5`]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/layer 'Conv2d_1a_3x3' weight 'kernel' has shape \[3,3,3,4\], expected \[3,3,3,32\]/);
+  });
 });

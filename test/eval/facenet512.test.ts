@@ -1,0 +1,126 @@
+/**
+ * Facenet512 (DeepFace InceptionResNetV1) parity with Keras on a scaled-down network
+ * with DeepFace's layer names and random weights (test/fixtures/facenet512/make_fixture.py),
+ * DeepFace's exact parameter count, DeepFace's resize + even padding, and clear errors
+ * for wrong weight files.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import h5wasm from 'h5wasm/node';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelLoadError } from '../../src/errors.js';
+import type { Embedder } from '../../src/eval/embed.js';
+import {
+  deepfaceResizePad, facenetLayerSpecs, facenetParamCount, FACENET512_CONFIG, loadFacenet512Embedder, loadFacenetNet,
+  type FacenetConfig, type FacenetNet,
+} from '../../src/eval/facenet512.js';
+import { repoRoot } from '../helpers/cli.js';
+import { expectNoLeak, maxAbsDiff } from '../helpers/tensors.js';
+
+const DIR = `${repoRoot}test/fixtures/facenet512/`;
+const H5 = `${DIR}tiny.h5`;
+interface Fixture {
+  config: FacenetConfig;
+  fullParams: number;
+  inputs: string[];
+  embeddings: number[][];
+  preprocess: { width: number; height: number; rgb: string; bgr: string };
+}
+const fx = JSON.parse(readFileSync(`${DIR}fixture.json`, 'utf8')) as Fixture;
+const bytes = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base64'));
+
+let net: FacenetNet;
+let embedder: Embedder;
+beforeAll(async () => {
+  net = await loadFacenetNet(H5, fx.config);
+  embedder = await loadFacenet512Embedder(H5, fx.config);
+});
+afterAll(() => {
+  net?.dispose();
+  embedder?.dispose();
+});
+
+describe('Facenet512 architecture', () => {
+  it("has DeepFace's parameter count (Keras count_params of InceptionResNetV1(512))", () => {
+    expect(fx.fullParams).toBe(23_497_424);
+    expect(facenetParamCount(FACENET512_CONFIG)).toBe(fx.fullParams);
+    const names = facenetLayerSpecs().map((l) => l.name);
+    expect(names[0]).toBe('Conv2d_1a_3x3');
+    expect(names).toContain('Block35_5_Conv2d_1x1');
+    expect(names).toContain('Block17_10_Branch_1_Conv2d_0c_7x1_BatchNorm');
+    expect(names).toContain('Block8_6_Conv2d_1x1');
+    expect(names.slice(-2)).toEqual(['Bottleneck', 'Bottleneck_BatchNorm']);
+  });
+});
+
+describe('Facenet512 parity with Keras (scaled-down fixture)', () => {
+  it('embeds the 3 preprocessed inputs within 1e-4 of Keras', async () => {
+    expect(fx.inputs).toHaveLength(3);
+    const S = 160;
+    const buf = new Float32Array(3 * S * S * 3);
+    fx.inputs.forEach((b, i) => bytes(b).forEach((v, j) => { buf[i * S * S * 3 + j] = v / 255; }));
+    const out = await expectNoLeak(async () => {
+      const x = tf.tensor4d(buf, [3, S, S, 3]);
+      const y = net.predict(x);
+      const d = await y.data();
+      tf.dispose([x, y]);
+      return d;
+    });
+    for (let i = 0; i < 3; i++) {
+      const want = fx.embeddings[i]!;
+      expect(want).toHaveLength(512);
+      expect(maxAbsDiff(out.subarray(i * 512, (i + 1) * 512), want)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('the embedder (RGB image -> DeepFace preprocessing -> network) matches Keras on the letterboxed image', async () => {
+    const p = fx.preprocess;
+    const [e] = await expectNoLeak(() => embedder.embed([{ width: p.width, height: p.height, data: bytes(p.rgb) }]));
+    expect(embedder.name).toBe('facenet512');
+    expect(embedder.proxy).toBe(false);
+    expect(embedder.dim).toBe(512);
+    expect(maxAbsDiff(e!, fx.embeddings[2]!)).toBeLessThan(1e-4);
+  });
+});
+
+describe('DeepFace preprocessing', () => {
+  it('resizes a 61x97 image aspect-preserving (cv2 INTER_LINEAR) and pads evenly, in BGR', () => {
+    const p = fx.preprocess;
+    const got = deepfaceResizePad({ width: p.width, height: p.height, data: bytes(p.rgb) });
+    const want = bytes(p.bgr);
+    expect(got.length).toBe(want.length);
+    // 61x97 -> 100x160 (int(61 * 160/97)), padded 30 left, 30 right
+    const col = (x: number): number => { let s = 0; for (let y = 0; y < 160; y++) for (let c = 0; c < 3; c++) s += got[(y * 160 + x) * 3 + c]!; return s; };
+    expect(col(29)).toBe(0);
+    expect(col(30)).toBeGreaterThan(0);
+    expect(col(129)).toBeGreaterThan(0);
+    expect(col(130)).toBe(0);
+    expect(maxAbsDiff(got, want)).toBe(0);
+  });
+});
+
+describe('wrong weight files', () => {
+  it('names the first mismatching layer for another architecture', async () => {
+    await expect(loadFacenetNet(H5, FACENET512_CONFIG)).rejects.toThrow(ModelLoadError);
+    await expect(loadFacenetNet(H5, FACENET512_CONFIG)).rejects.toThrow(/layer 'Conv2d_1a_3x3' weight 'kernel' has shape \[3,3,3,4\], expected \[3,3,3,32\]/);
+  });
+
+  it('names the first missing layer', async () => {
+    await h5wasm.ready;
+    const dir = mkdtempSync(join(tmpdir(), 'facenet-'));
+    const path = join(dir, 'partial.h5');
+    const f = new h5wasm.File(path, 'w');
+    const g = f.create_group('Conv2d_1a_3x3');
+    g.create_group('Conv2d_1a_3x3').create_dataset({ name: 'kernel:0', data: new Float32Array(3 * 3 * 3 * 4), shape: [3, 3, 3, 4] });
+    f.close();
+    await expect(loadFacenetNet(path, fx.config)).rejects.toThrow(/layer 'Conv2d_1a_3x3_BatchNorm' is missing/);
+  });
+
+  it('says when the file is not HDF5', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'facenet-')), 'bad.h5');
+    writeFileSync(path, 'not an hdf5 file');
+    await expect(loadFacenetNet(path, fx.config)).rejects.toThrow(/cannot open the Facenet512 weights/);
+  });
+});
