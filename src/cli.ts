@@ -12,7 +12,7 @@ import { ToolkitError } from './errors.js';
 import { decodeImage, writePng } from './io/images.js';
 import { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 import { writeFileAtomic } from './io/fs.js';
-import { summary } from './models/registry.js';
+import { networks, summary } from './models/registry.js';
 import { runNetwork } from './models/run.js';
 import { extractFaces, DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
 import { generateFaces, loadGenerator } from './pipeline/generate.js';
@@ -68,8 +68,9 @@ function modelCommands(y: Argv) {
       ].join('\n'));
     })
     .command('run', 'run one network in eval mode on a float32 NCHW tensor (parity checks against PyTorch)', (a) => a
-      .option('arch', { type: 'string', choices: ['unet', 'patchgan'], demandOption: true, describe: 'network (patchgan takes the 6-channel image+condition concat)' })
-      .option('weights', { type: 'string', demandOption: true, describe: '.safetensors in PyTorch names, or a checkpoint directory' })
+      .option('arch', { type: 'string', choices: Object.keys(networks), demandOption: true, describe: 'network (patchgan takes the 6-channel image+condition concat; convnext_* output logits [n, classes])' })
+      .option('weights', { type: 'string', demandOption: true, describe: '.safetensors / .pth / .ckpt in PyTorch (torchvision or timm) names, or a checkpoint directory' })
+      .option('num-classes', { type: 'number', describe: 'ConvNeXt: classes of the head; a head of another size in the weights is replaced' })
       .option('input', { type: 'string', demandOption: true, describe: '.safetensors with a float32 tensor "input" [n,c,h,w]' })
       .option('out', { type: 'string', demandOption: true, describe: '.safetensors to write "output" [n,c,h,w] to' })
       .option('image-size', { type: 'number', describe: 'expected input side (checked against the input tensor)' })
@@ -79,7 +80,7 @@ function modelCommands(y: Argv) {
       const input = decodeSafetensors(readFileSync(a.input), a.input).tensors;
       const side = input.get('input')?.shape[2];
       if (a.imageSize !== undefined && side !== a.imageSize) throw new ToolkitError(`--image-size ${a.imageSize} but '${a.input}' is ${side} px`);
-      const out = await runNetwork(a.arch, a.weights, input, a.input);
+      const out = await runNetwork(a.arch, a.weights, input, a.input, { numClasses: a.numClasses, log: (l) => process.stderr.write(`${l}\n`) });
       await writeFileAtomic(a.out, encodeSafetensors(out, { arch: a.arch, weights: a.weights }));
       process.stderr.write(`wrote ${a.out}: output [${out.get('output')!.shape}]\n`);
     })

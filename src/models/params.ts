@@ -10,7 +10,13 @@ import { ModelLoadError } from '../errors.js';
 import type { NamedTensor, TensorMap } from '../io/safetensors.js';
 import { Rng } from '../util/rng.js';
 
-export type ParamKind = 'conv' | 'convT' | 'bias';
+/**
+ * conv [out,in,kh,kw] and convT [in,out,kh,kw] -> [kh,kw,in|out,out|in];
+ * dwconv (depthwise, multiplier 1) [C,1,kh,kw] -> [kh,kw,C,1];
+ * linear [out,in] -> [in,out]; scale [C,1,1] (torchvision's layer_scale) -> [C];
+ * bias: any 1-D vector (biases, LayerNorm weights), unchanged.
+ */
+export type ParamKind = 'conv' | 'convT' | 'dwconv' | 'linear' | 'scale' | 'bias';
 
 export interface ParamSpec {
   /** PyTorch state_dict name, e.g. `down1.model.0.weight`. */
@@ -28,9 +34,19 @@ export function paramCount(specs: readonly ParamSpec[]): number {
 
 /** TF shape of a parameter. */
 export function tfShape(spec: ParamSpec): number[] {
-  if (spec.kind === 'bias') return spec.torchShape.slice();
-  const [a, b, kh, kw] = spec.torchShape as [number, number, number, number];
-  return [kh, kw, b, a];
+  switch (spec.kind) {
+    case 'bias': return spec.torchShape.slice();
+    case 'scale': return [spec.torchShape[0]!];
+    case 'linear': return [spec.torchShape[1]!, spec.torchShape[0]!];
+    case 'dwconv': {
+      const [c, , kh, kw] = spec.torchShape as [number, number, number, number];
+      return [kh, kw, c, 1];
+    }
+    default: {
+      const [a, b, kh, kw] = spec.torchShape as [number, number, number, number];
+      return [kh, kw, b, a];
+    }
+  }
 }
 
 /** Permutes a 4-D row-major array: out[i..] = in[...] with out dims = in dims permuted by perm. */
@@ -54,11 +70,21 @@ export function permute4(data: Float32Array, shape: number[], perm: number[]): F
 }
 
 export function torchToTf(spec: ParamSpec, data: Float32Array): Float32Array {
-  return spec.kind === 'bias' ? data : permute4(data, spec.torchShape, [2, 3, 1, 0]);
+  switch (spec.kind) {
+    case 'bias': case 'scale': return data;
+    case 'linear': return permute4(data, [1, 1, ...spec.torchShape], [0, 1, 3, 2]);
+    case 'dwconv': return permute4(data, spec.torchShape, [2, 3, 0, 1]);
+    default: return permute4(data, spec.torchShape, [2, 3, 1, 0]);
+  }
 }
 
 export function tfToTorch(spec: ParamSpec, data: Float32Array): Float32Array {
-  return spec.kind === 'bias' ? data : permute4(data, tfShape(spec), [3, 2, 0, 1]);
+  switch (spec.kind) {
+    case 'bias': case 'scale': return data;
+    case 'linear': return permute4(data, [1, 1, ...tfShape(spec)], [0, 1, 3, 2]);
+    case 'dwconv': return permute4(data, tfShape(spec), [2, 3, 0, 1]);
+    default: return permute4(data, tfShape(spec), [3, 2, 0, 1]);
+  }
 }
 
 let nextId = 0;

@@ -6,6 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ModelLoadError } from '../errors.js';
 import type { TensorMap } from '../io/safetensors.js';
 import { fromTorchMap, paramCount, Params, type ParamSpec } from './params.js';
+import {
+  convnextConfig, convnextForward, convnextSpecs, inferConvNextConfig, timmToTorchvision, type ConvNextConfig,
+} from './convnext.js';
 import { PAPER_PATCHGAN, patchganForwardConcat, patchganOutputShape, patchganSpecs, type PatchGanConfig } from './patchgan.js';
 import { PAPER_UNET, unetForward, unetOutputShape, unetSpecs, type UNetConfig } from './unet.js';
 
@@ -15,8 +18,8 @@ export interface NetworkDef<C> {
   specs(cfg: C): ParamSpec[];
   /** Reads the architecture back from a weights map (PyTorch names and shapes). */
   inferConfig(weights: TensorMap, source: string): C;
-  /** Eval-mode forward on an NHWC input. Caller disposes. */
-  forward(p: Params, cfg: C, x: tf.Tensor4D): tf.Tensor4D;
+  /** Eval-mode forward on an NHWC input (image outputs NHWC, logits [N, classes]). Caller disposes. */
+  forward(p: Params, cfg: C, x: tf.Tensor4D): tf.Tensor;
   outputShape(cfg: C, size: number): number[];
   /** Input channels the network expects. */
   inputChannels(cfg: C): number;
@@ -51,7 +54,27 @@ const patchgan: NetworkDef<PatchGanConfig> = {
   inputChannels: (cfg) => 2 * cfg.inChannels,
 };
 
-export const networks = { unet, patchgan } as const;
+function convnext(arch: string): NetworkDef<ConvNextConfig> {
+  return {
+    description: `torchvision ${arch} classifier (NHWC in, logits out; --num-classes sets the head)`,
+    paperConfig: convnextConfig(arch, arch === 'convnext_micro' ? 3 : 1000),
+    specs: convnextSpecs,
+    inferConfig: (weights, source) => inferConvNextConfig(timmToTorchvision(weights), source),
+    forward: (p, cfg, x) => convnextForward(p, cfg, x),
+    outputShape: (cfg) => [cfg.numClasses],
+    inputChannels: (cfg) => cfg.inChannels,
+  };
+}
+
+export const networks = {
+  unet,
+  patchgan,
+  convnext_micro: convnext('convnext_micro'),
+  convnext_tiny: convnext('convnext_tiny'),
+  convnext_small: convnext('convnext_small'),
+  convnext_base: convnext('convnext_base'),
+  convnext_large: convnext('convnext_large'),
+} as const;
 export type NetworkName = keyof typeof networks;
 
 export function getNetwork(name: string): NetworkDef<unknown> {

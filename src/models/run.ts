@@ -4,8 +4,11 @@
  * are checked against PyTorch.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError } from '../errors.js';
-import type { TensorMap } from '../io/safetensors.js';
+import { ConfigError, InputError, ModelLoadError } from '../errors.js';
+import type { NamedTensor, TensorMap } from '../io/safetensors.js';
+import {
+  archName, convnextConfig, convnextForward, convnextInit, convnextSpecs, convnextValues, inferConvNextConfig, timmToTorchvision,
+} from './convnext.js';
 import { readWeights } from '../io/weights.js';
 import { getNetwork } from './registry.js';
 import { fromTorchMap, Params } from './params.js';
@@ -15,21 +18,53 @@ const PROBES: Record<string, [string, string]> = {
   patchgan: ['discriminator.safetensors', 'model.0.weight'],
 };
 
-export async function runNetwork(arch: string, weightsPath: string, input: TensorMap, inputSource: string): Promise<TensorMap> {
+export interface RunNetworkOptions {
+  /** ConvNeXt only: the head's class count; a different head in the weights is replaced (seeded init). */
+  numClasses?: number;
+  /** Called with one line per notable event (e.g. a replaced head). */
+  log?: (line: string) => void;
+}
+
+export async function runNetwork(arch: string, weightsPath: string, input: TensorMap, inputSource: string, opts: RunNetworkOptions = {}): Promise<TensorMap> {
   const def = getNetwork(arch);
+  if (arch.startsWith('convnext')) return runConvNext(arch, weightsPath, input, inputSource, opts);
+  if (opts.numClasses !== undefined) throw new ConfigError(`--num-classes applies to ConvNeXt networks only, not '${arch}'`);
   const [dirFile, probe] = PROBES[arch] ?? ['weights.safetensors', ''];
   const { tensors, source } = readWeights(weightsPath, dirFile, probe);
   const cfg = def.inferConfig(tensors, source);
+  const x = checkedInput(input, inputSource, def.inputChannels(cfg), arch);
+  const params = new Params(def.specs(cfg), fromTorchMap(tensors, source), arch);
+  return forwardNchw(params, (t) => def.forward(params, cfg, t), x);
+}
+
+async function runConvNext(arch: string, weightsPath: string, input: TensorMap, inputSource: string, opts: RunNetworkOptions): Promise<TensorMap> {
+  const { tensors, source } = readWeights(weightsPath, 'classifier.safetensors', 'features.0.0.weight', timmToTorchvision);
+  const inferred = inferConvNextConfig(tensors, source);
+  const expected = convnextConfig(arch, inferred.numClasses);
+  if (archName(inferred) !== arch) {
+    throw new ModelLoadError(`${source}: these weights are ${archName(inferred)} (depths [${inferred.depths}], widths [${inferred.widths}]), not ${arch}`);
+  }
+  const cfg = { ...inferred, stochasticDepth: expected.stochasticDepth, numClasses: opts.numClasses ?? inferred.numClasses };
+  const { values, headReplaced } = convnextValues(tensors, cfg, source, convnextInit(0));
+  if (headReplaced) opts.log?.(`head replaced: the weights have ${inferred.numClasses} classes, --num-classes is ${cfg.numClasses} (new head: torchvision init, seed 0)`);
+  const x = checkedInput(input, inputSource, cfg.inChannels, arch);
+  const params = new Params(convnextSpecs(cfg), values, arch);
+  return forwardNchw(params, (t) => convnextForward(params, cfg, t), x);
+}
+
+function checkedInput(input: TensorMap, inputSource: string, want: number, arch: string) {
   const x = input.get('input');
   if (x === undefined) throw new InputError(`${inputSource}: no tensor named 'input' (found ${[...input.keys()].join(', ') || 'none'})`);
   if (x.shape.length !== 4) throw new InputError(`${inputSource}: 'input' has shape [${x.shape}], expected NCHW [n, c, h, w]`);
-  const want = def.inputChannels(cfg);
   if (x.shape[1] !== want) throw new InputError(`${inputSource}: 'input' has ${x.shape[1]} channels, ${arch} expects ${want}`);
-  const params = new Params(def.specs(cfg), fromTorchMap(tensors, source), arch);
+  return x;
+}
+
+async function forwardNchw(params: Params, forward: (x: tf.Tensor4D) => tf.Tensor, x: NamedTensor): Promise<TensorMap> {
   try {
     const t = tf.tidy(() => tf.transpose(tf.tensor4d(x.data, x.shape as [number, number, number, number]), [0, 2, 3, 1]) as tf.Tensor4D);
-    const y = def.forward(params, cfg, t);
-    const yT = tf.transpose(y, [0, 3, 1, 2]);
+    const y = forward(t);
+    const yT = y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : tf.clone(y);
     const data = (await yT.data()) as Float32Array;
     const shape = yT.shape.slice();
     tf.dispose([t, y, yT]);
