@@ -7,7 +7,8 @@
  * - an image that is already S x S is returned as is.
  *
  * The resize is a port of Pillow's ImagingResample (Resample.c, 8 bits per
- * channel): separable, horizontal pass then vertical, Lanczos-3 support scaled
+ * channel; src/pipeline/resample.ts, which also has PIL's other filters):
+ * separable, horizontal pass then vertical, Lanczos-3 support scaled
  * by the reduction factor, coefficients normalised per output pixel and
  * rounded to 22-bit fixed point, uint8 between the passes. It reproduces
  * PIL's output bit for bit (test/pipeline/letterbox.test.ts against the PIL
@@ -22,6 +23,7 @@
 import sharp from 'sharp';
 import { InputError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
+import { resizePil } from './resample.js';
 
 export type LetterboxResampler = 'pil' | 'sharp';
 
@@ -141,152 +143,12 @@ export function fromLetterbox(x: number, y: number, t: LetterboxTransform): { x:
   return { x: (x - t.offsetX) / (t.scaleX ?? t.scale), y: (y - t.offsetY) / (t.scaleY ?? t.scale) };
 }
 
-// ---------------------------------------------------------------------------
-// Pillow's resampler (src/libImaging/Resample.c), LANCZOS, 8 bits per channel.
-// ---------------------------------------------------------------------------
-const PRECISION_BITS = 32 - 8 - 2;
-const LANCZOS_SUPPORT = 3;
-
-function sinc(x: number): number {
-  if (x === 0) return 1;
-  const px = x * Math.PI;
-  return Math.sin(px) / px;
-}
-
-function lanczos(x: number): number {
-  return -3 <= x && x < 3 ? sinc(x) * sinc(x / 3) : 0;
-}
-
-interface Coeffs {
-  ksize: number;
-  /** per output pixel: first input index and tap count. */
-  bounds: Int32Array;
-  /** fixed-point taps, ksize per output pixel. */
-  kk: Int32Array;
-}
-
-/** precompute_coeffs + normalize_coeffs_8bpc for in0 = 0, in1 = inSize. */
-function precomputeCoeffs(inSize: number, outSize: number): Coeffs {
-  const scale = inSize / outSize;
-  const filterscale = scale < 1 ? 1 : scale;
-  const support = LANCZOS_SUPPORT * filterscale;
-  const ksize = Math.ceil(support) * 2 + 1;
-  const bounds = new Int32Array(outSize * 2);
-  const kk = new Int32Array(outSize * ksize);
-  const k = new Float64Array(ksize);
-  const ss = 1 / filterscale;
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    let xmin = Math.trunc(center - support + 0.5);
-    if (xmin < 0) xmin = 0;
-    let xmax = Math.trunc(center + support + 0.5);
-    if (xmax > inSize) xmax = inSize;
-    xmax -= xmin;
-    let ww = 0;
-    for (let x = 0; x < xmax; x++) {
-      const w = lanczos((x + xmin - center + 0.5) * ss);
-      k[x] = w;
-      ww += w;
-    }
-    for (let x = 0; x < xmax; x++) {
-      const v = ww !== 0 ? k[x]! / ww : k[x]!;
-      // C: (int)(+-0.5 + v * (1 << PRECISION_BITS)), truncation toward zero
-      kk[xx * ksize + x] = v < 0 ? Math.trunc(-0.5 + v * (1 << PRECISION_BITS)) : Math.trunc(0.5 + v * (1 << PRECISION_BITS));
-    }
-    bounds[xx * 2] = xmin;
-    bounds[xx * 2 + 1] = xmax;
-  }
-  return { ksize, bounds, kk };
-}
-
-const HALF = 1 << (PRECISION_BITS - 1);
-const CLIP_HIGH = 1 << (PRECISION_BITS + 8);
-
-function clip8(v: number): number {
-  if (v >= CLIP_HIGH) return 255;
-  if (v <= 0) return 0;
-  return v >> PRECISION_BITS;
-}
-
-/** Resizes exactly as PIL's `Image.resize((w, h), Image.LANCZOS)` on an RGB image. */
+/**
+ * Resizes exactly as PIL's `Image.resize((w, h), Image.LANCZOS)` on an RGB image
+ * (resizePil in ./resample.ts with the LANCZOS filter; kept for existing callers).
+ */
 export function resizeLanczosPil(img: RgbImage, width: number, height: number): RgbImage {
-  checkImage(img);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new InputError(`resize: target must be at least 1 x 1, got ${width} x ${height}`);
-  }
-  const inW = img.width;
-  const inH = img.height;
-  if (inW === width && inH === height) return { width, height, data: img.data.slice() };
-
-  const vert = precomputeCoeffs(inH, height);
-  let src = img.data;
-  let srcW = inW;
-  let rowOffset = 0;
-
-  if (width !== inW) {
-    const hor = precomputeCoeffs(inW, width);
-    // Only the source rows the vertical pass reads.
-    const yFirst = vert.bounds[0]!;
-    const yLast = vert.bounds[height * 2 - 2]! + vert.bounds[height * 2 - 1]!;
-    const rows = height !== inH ? yLast - yFirst : inH;
-    const first = height !== inH ? yFirst : 0;
-    const tmp = new Uint8Array(rows * width * 3);
-    const { ksize, bounds, kk } = hor;
-    for (let yy = 0; yy < rows; yy++) {
-      const inRow = (yy + first) * inW * 3;
-      const outRow = yy * width * 3;
-      for (let xx = 0; xx < width; xx++) {
-        const xmin = bounds[xx * 2]!;
-        const xmax = bounds[xx * 2 + 1]!;
-        const kOff = xx * ksize;
-        let s0 = HALF;
-        let s1 = HALF;
-        let s2 = HALF;
-        let p = inRow + xmin * 3;
-        for (let x = 0; x < xmax; x++, p += 3) {
-          const c = kk[kOff + x]!;
-          s0 += src[p]! * c;
-          s1 += src[p + 1]! * c;
-          s2 += src[p + 2]! * c;
-        }
-        const o = outRow + xx * 3;
-        tmp[o] = clip8(s0);
-        tmp[o + 1] = clip8(s1);
-        tmp[o + 2] = clip8(s2);
-      }
-    }
-    src = tmp;
-    srcW = width;
-    rowOffset = first;
-  }
-
-  if (height === inH) return { width, height, data: src };
-
-  const out = new Uint8Array(width * height * 3);
-  const { ksize, bounds, kk } = vert;
-  const stride = srcW * 3;
-  for (let yy = 0; yy < height; yy++) {
-    const ymin = bounds[yy * 2]! - rowOffset;
-    const ymax = bounds[yy * 2 + 1]!;
-    const kOff = yy * ksize;
-    const outRow = yy * width * 3;
-    for (let xx = 0; xx < width * 3; xx += 3) {
-      let s0 = HALF;
-      let s1 = HALF;
-      let s2 = HALF;
-      let p = ymin * stride + xx;
-      for (let y = 0; y < ymax; y++, p += stride) {
-        const c = kk[kOff + y]!;
-        s0 += src[p]! * c;
-        s1 += src[p + 1]! * c;
-        s2 += src[p + 2]! * c;
-      }
-      out[outRow + xx] = clip8(s0);
-      out[outRow + xx + 1] = clip8(s1);
-      out[outRow + xx + 2] = clip8(s2);
-    }
-  }
-  return { width, height, data: out };
+  return resizePil(img, width, height, 'lanczos');
 }
 
 /** sharp (libvips) lanczos3 resize: close to PIL on downscales only; see the header. */
