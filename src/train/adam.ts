@@ -4,20 +4,26 @@
  *   p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  * (tf.train.adam puts eps inside the bias correction, so it differs slightly.)
  * State is plain: step count plus m and v per variable, so checkpoints resume exactly.
+ *
+ * With `weightDecay` > 0 it is torch.optim.AdamW (decoupled decay): first
+ * p <- p * (1 - lr * weight_decay), then the Adam step above with the same lr.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelLoadError } from '../errors.js';
 import type { TensorMap } from '../io/safetensors.js';
 import { tfShape, tfToTorch, torchToTf, type Params } from '../models/params.js';
 
-export interface AdamConfig { lr: number; beta1: number; beta2: number; eps: number }
+export interface AdamConfig { lr: number; beta1: number; beta2: number; eps: number; weightDecay?: number }
 
 export class Adam {
   step = 0;
+  /** The current learning rate (schedulers change it; starts at cfg.lr). */
+  lr: number;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
 
   constructor(readonly params: Params, readonly cfg: AdamConfig) {
+    this.lr = cfg.lr;
     for (const spec of params.specs) {
       const shape = tfShape(spec);
       this.m.set(spec.name, tf.variable(tf.zeros(shape), false));
@@ -28,7 +34,9 @@ export class Adam {
   /** Applies one update from gradients keyed by variable name (tf.variableGrads output). */
   apply(grads: tf.NamedTensorMap): void {
     this.step += 1;
-    const { lr, beta1, beta2, eps } = this.cfg;
+    const { beta1, beta2, eps } = this.cfg;
+    const lr = this.lr;
+    const decay = 1 - lr * (this.cfg.weightDecay ?? 0);
     const bc1 = 1 - beta1 ** this.step;
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.step);
     const stepSize = lr / bc1;
@@ -40,11 +48,12 @@ export class Adam {
       const m = this.m.get(spec.name)!;
       const v = this.v.get(spec.name)!;
       tf.tidy(() => {
+        const p0 = decay !== 1 ? tf.mul(p, decay) : p;
         // torch.lerp: weight >= 0.5 uses end - (end - start) * (1 - weight)
         const m2 = w < 0.5 ? tf.add(m, tf.mul(tf.sub(g, m), w)) : tf.sub(g, tf.mul(tf.sub(g, m), 1 - w));
         const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
         const denom = tf.add(tf.div(tf.sqrt(v2), bc2Sqrt), eps);
-        p.assign(tf.sub(p, tf.mul(tf.div(m2, denom), stepSize)));
+        p.assign(tf.sub(p0, tf.mul(tf.div(m2, denom), stepSize)));
         m.assign(m2);
         v.assign(v2);
       });
