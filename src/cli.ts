@@ -25,6 +25,7 @@ import { statsCommand } from './eval/stats-command.js';
 import { embedCommand, embedHandler, identityCommand } from './eval/identity-command.js';
 import { importCheckpoint } from './io/import-checkpoint.js';
 import { preprocessCommand, preprocessHandler } from './preprocess-command.js';
+import { classifierCommand } from './classifier-command.js';
 import { runSetupNative } from './setup.js';
 import { train } from './train/loop.js';
 import { gitCommit, toolkitVersion } from './util/provenance.js';
@@ -226,6 +227,7 @@ export function buildCli(argv: string[]) {
     .command('eval', 'evaluations: identity distance and re-identification (paper Table 1; proxy embedder)', identityCommand)
     .command('embed <images..>', 'face embeddings of the first face of each image (proxy: Human faceres, 1024-d)', embedCommand,
       (a) => embedHandler(a as unknown as Parameters<typeof embedHandler>[0]))
+    .command('classifier', 'train ConvNeXt emotion / attribute classifiers (paper sections 4.2, 4.3) and predict with them', classifierCommand)
     .command('stats', 'paired-sample statistics (Wilcoxon signed-rank, Shapiro-Wilk, Bonferroni) as scipy computes them', statsCommand)
     .command('demo', 'synthetic data + the smoke training config: the whole training path in a minute', (a) => a
       .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and samples go' })

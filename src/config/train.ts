@@ -84,6 +84,11 @@ export function parseSet(expr: string): [string, unknown] {
 
 /** Loads a YAML file, applies `--set` overrides, validates. */
 export function loadTrainConfig(file: string | undefined, sets: string[] = []): TrainConfig {
+  return resolveTrainConfig(readRawConfig(file, sets));
+}
+
+/** A YAML config file (or {}) with `--set key=value` overrides applied, not yet validated. */
+export function readRawConfig(file: string | undefined, sets: string[] = []): Record<string, unknown> {
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
     let text: string;
@@ -102,7 +107,7 @@ export function loadTrainConfig(file: string | undefined, sets: string[] = []): 
     const [k, v] = parseSet(s);
     setPath(raw, k, v);
   }
-  return resolveTrainConfig(raw);
+  return raw;
 }
 
 export function unetConfigOf(cfg: TrainConfig): UNetConfig {
