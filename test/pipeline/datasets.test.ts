@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DatasetError } from '../../src/errors.js';
 import { AFFECTNET_CLASSES, splitCsvLine } from '../../src/pipeline/datasets/affectnet.js';
-import { CELEBA_ATTRIBUTES } from '../../src/pipeline/datasets/celeba.js';
+import { CELEBA_ATTRIBUTES, celebaTargets } from '../../src/pipeline/datasets/celeba.js';
 import { CKPLUS_CLASSES } from '../../src/pipeline/datasets/ckplus.js';
 import { forEachLine, openDataset, subjectSplit, valCount } from '../../src/pipeline/datasets/common.js';
 import { parseFacesName } from '../../src/pipeline/datasets/faces.js';
@@ -168,6 +168,37 @@ describe('celeba', () => {
     root = copy('celeba');
     editLine(join(root, 'identity_CelebA.txt'), 2, () => '000001.jpg 17');
     expectError(() => list('celeba', root), DatasetError, /identity_CelebA\.txt line 2: '000001\.jpg' is listed twice/);
+  });
+
+  it('classifier targets: 40 values of 0/1 in the file\'s column order', () => {
+    const items = list('celeba');
+    items.forEach((it, i) => {
+      const t = celebaTargets(it.labels);
+      expect(t).toBeInstanceOf(Uint8Array);
+      // the file's row i has 1 where (7i + 3j) % 5 < 2 and -1 elsewhere (make_fixtures.mjs)
+      expect(Array.from(t)).toEqual(CELEBA_ATTRIBUTES.map((_, j) => ((7 * i + 3 * j) % 5 < 2 ? 1 : 0)));
+    });
+    // the same from the manifest's JSON, with -1 read as 0
+    const json = JSON.parse(JSON.stringify({ attributes: { ...(items[0]!.labels.attributes as object), Young: -1, Male: 1 } })) as unknown;
+    const t = celebaTargets(json);
+    expect([t[20], t[39]]).toEqual([1, 0]);
+    const { Smiling: _s, ...without } = items[0]!.labels.attributes as Record<string, number>;
+    expect(() => celebaTargets({ attributes: without })).toThrow(/celeba: attribute 'Smiling' is missing, expected 0 or 1/);
+    expect(() => celebaTargets({ attributes: { ...without, Smiling: 'yes' } })).toThrow(/attribute 'Smiling' is "yes"/);
+    expect(() => celebaTargets({})).toThrow(DatasetError);
+  });
+
+  it('attribute rows with an unknown value or a wrong column count name the line', () => {
+    let root = copy('celeba');
+    // 0 is not a CelebA value (the file has -1/1): a converted file is rejected, not misread
+    editLine(join(root, 'list_attr_celeba.txt'), 3, (l) => l.replace(/^(\S+\s+)-?1/, '$10'));
+    expectError(() => list('celeba', root), DatasetError, /malformed list_attr_celeba\.txt line 3: value 1 \(5_o_Clock_Shadow\) is not -1 or 1/);
+    root = copy('celeba');
+    editLine(join(root, 'list_attr_celeba.txt'), 6, (l) => l.replace(/(\S+)\s+/, '$1 x '));
+    expectError(() => list('celeba', root), DatasetError, /list_attr_celeba\.txt line 6: .*found 41/);
+    root = copy('celeba');
+    editLine(join(root, 'list_attr_celeba.txt'), 7, (l) => l.split(/\s+/).slice(0, 30).join(' '));
+    expectError(() => list('celeba', root), DatasetError, /list_attr_celeba\.txt line 7: expected 'FILE' and 40 values of -1 or 1 \(found 29\)/);
   });
 
   it('an image without a label row', () => {

@@ -94,4 +94,22 @@ function listCelebA(root: string, opts: ListOptions): DatasetItem[] {
   return finish(ctx, items, `images in ${IMAGES}/`);
 }
 
+/**
+ * The classifier's 0/1 target vector of one CelebA item: 40 entries in CELEBA_ATTRIBUTES (the
+ * file's column) order, from an item's labels (`{ attributes: { name: 0|1 } }`, as this reader
+ * and the manifest's `labels` JSON store them; -1 is accepted as 0 too). Throws DatasetError
+ * naming the attribute when one is absent or not 0/1/-1.
+ */
+export function celebaTargets(labels: unknown): Uint8Array {
+  const attrs = (labels as { attributes?: unknown } | null)?.attributes;
+  if (attrs === null || typeof attrs !== 'object') throw new DatasetError("celeba: labels have no 'attributes' object");
+  const out = new Uint8Array(CELEBA_ATTRIBUTES.length);
+  CELEBA_ATTRIBUTES.forEach((name, i) => {
+    const v = (attrs as Record<string, unknown>)[name];
+    if (v === 1) out[i] = 1;
+    else if (v !== 0 && v !== -1) throw new DatasetError(`celeba: attribute '${name}' is ${v === undefined ? 'missing' : JSON.stringify(v)}, expected 0 or 1`);
+  });
+  return out;
+}
+
 export const celeba: DatasetReader = { name: 'celeba', classes: CELEBA_ATTRIBUTES, list: listCelebA };
