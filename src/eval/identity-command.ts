@@ -71,7 +71,7 @@ export function identityCommand(y: Argv) {
         embedder.dispose();
       }
     })
-    .demandCommand(1, 'name an eval subcommand: identity');
+    .demandCommand(1, 'name an eval subcommand: identity, emotion, emotion-training, attributes');
 }
 
 /** Options of `embed <images..>`. */
