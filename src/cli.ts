@@ -23,6 +23,7 @@ import { parseShard } from './pipeline/preprocess.js';
 import { runWorkers } from './util/workers.js';
 import { statsCommand } from './eval/stats-command.js';
 import { embedCommand, embedHandler, identityCommand } from './eval/identity-command.js';
+import { attributesCommand } from './eval/attributes-command.js';
 import { emotionCommands } from './eval/emotion-command.js';
 import { importCheckpoint } from './io/import-checkpoint.js';
 import { preprocessCommand, preprocessHandler } from './preprocess-command.js';
@@ -225,7 +226,7 @@ export function buildCli(argv: string[]) {
     })
     .command('preprocess', 'a dataset through detect, align, letterbox and landmarks into manifest.arrow + faces/ (the training layout)', preprocessCommand,
       (a) => preprocessHandler(a as unknown as Parameters<typeof preprocessHandler>[0]))
-    .command('eval', 'evaluations: identity (Table 1), emotion preservation (Tables 2-4)', (y) => emotionCommands(identityCommand(y)))
+    .command('eval', 'evaluations: identity (Table 1), emotion preservation (Tables 2-4), attribute removal (Tables 5, 6)', (y) => emotionCommands(attributesCommand(identityCommand(y))))
     .command('embed <images..>', 'face embeddings of the first face of each image (proxy: Human faceres, 1024-d)', embedCommand,
       (a) => embedHandler(a as unknown as Parameters<typeof embedHandler>[0]))
     .command('classifier', 'train ConvNeXt emotion / attribute classifiers (paper sections 4.2, 4.3) and predict with them', classifierCommand)
