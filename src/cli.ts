@@ -15,6 +15,7 @@ import { writeFileAtomic } from './io/fs.js';
 import { networks, summary } from './models/registry.js';
 import { runNetwork } from './models/run.js';
 import { extractFaces, DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
+import { LANDMARK_CLI_OPTIONS, withLandmarker } from './pipeline/landmarks.js';
 import { generateFaces, loadGenerator } from './pipeline/generate.js';
 import { parseLandmarksJson, landmarksToJson } from './pipeline/points.js';
 import { renderLandmarks } from './pipeline/render.js';
@@ -144,6 +145,7 @@ export function buildCli(argv: string[]) {
       .option('crop-out', { type: 'string', describe: 'also write the aligned, letterboxed face crop (PNG)' })
       .option('from-json', { type: 'boolean', default: false, describe: 'render points from a JSON file (as --json prints) instead of a photo' })
       .option('json', { type: 'boolean', default: false, describe: 'print every face (box, angle, 478 points) as JSON' })
+      .options(LANDMARK_CLI_OPTIONS)
       .options(backendOpt),
     async (a) => {
       if (a.fromJson) {
@@ -154,7 +156,9 @@ export function buildCli(argv: string[]) {
       }
       await backend(a.backend);
       const img = await decodeImage(a.image);
-      const faces = await extractFaces(img, { size: a.size, margin: a.margin, detect: { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore } });
+      const detect = { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore };
+      const faces = await withLandmarker(a.landmarks, { detect, mediapipeModel: a.mediapipeModel },
+        (landmarker) => extractFaces(img, { size: a.size, margin: a.margin, detect, landmarker }), (l) => process.stderr.write(`${l}\n`));
       if (a.json) process.stdout.write(`${JSON.stringify({ image: a.image, size: a.size, faces: faces.map(landmarksToJson) })}\n`);
       const f = faces[a.face];
       if (f === undefined) throw new ToolkitError(faces.length === 0 ? `no face found in '${a.image}'` : `--face ${a.face} but only ${faces.length} face(s) found in '${a.image}'`);
@@ -177,6 +181,7 @@ export function buildCli(argv: string[]) {
       .option('batch', { type: 'number', describe: 'faces of one image per generator call (default 32 on the tensorflow backend, else 1); outputs do not depend on it' })
       .option('shard', { type: 'string', hidden: true, describe: 'process only files i/n (used by --workers)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
+      .options(LANDMARK_CLI_OPTIONS)
       .options(backendOpt),
     async (a) => {
       const method = parseMethod(a.method);
@@ -192,7 +197,7 @@ export function buildCli(argv: string[]) {
         return;
       }
       const b = await backend(a.backend);
-      let generator;
+      let generator: ReturnType<typeof loadGenerator> | undefined;
       let sha: string | undefined;
       if (method.kind === 'ganonymization') {
         if (!a.weights) throw new ToolkitError('--weights is required for --method ganonymization (a generator checkpoint; see README)');
@@ -201,14 +206,14 @@ export function buildCli(argv: string[]) {
         if (a.weightsSha256 && a.weightsSha256.toLowerCase() !== sha) throw new ToolkitError(`weights '${generator.source}' have sha256 ${sha}, not ${a.weightsSha256}`);
       }
       try {
-        const { summary } = await anonymize(a.inputs, a.out, {
+        const { summary } = await withLandmarker(a.landmarks, { detect: DEFAULT_FACE_OPTIONS.detect, mediapipeModel: a.mediapipeModel }, (landmarker) => anonymize(a.inputs, a.out, {
           method, mode: a.mode as 'crop' | 'frame', generator, weightsSha256: sha, noFace: a.noFace as 'skip' | 'average' | 'error', overwrite: a.overwrite,
-          face: { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect }, toolkitVersion: toolkitVersion(), backend: b.name,
+          face: { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect, landmarker }, toolkitVersion: toolkitVersion(), backend: b.name,
           shard: a.shard ? parseShard(a.shard) : undefined, batch: a.batch ?? (b.name === 'tensorflow' ? 32 : 1),
         }, (done, total, rows) => {
           for (const r of rows) if (r.status === 'error' || r.status === 'no_face') process.stderr.write(`${r.status}: ${r.input}: ${r.message}\n`);
           process.stderr.write(`[${done}/${total}] ${rows[0]?.input ?? ''}\n`);
-        });
+        }), (l) => process.stderr.write(`${l}\n`));
         const line = `${summary.files} files, ${summary.faces} faces, ${summary.skipped} skipped, ${summary.errors} errors, ${summary.noFace} without a face`;
         print(a.json, summary, () => `${line}\nmanifest: ${a.out}/manifest.arrow`);
         if (summary.files > 0 && summary.succeededFiles === 0) process.exitCode = 3;

@@ -9,6 +9,7 @@ import type { Argv } from 'yargs';
 import { initBackend, backendLine, BACKEND_NAMES } from './backend/index.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
+import { LANDMARK_CLI_OPTIONS, withLandmarker } from './pipeline/landmarks.js';
 import { datasets, getDataset } from './pipeline/datasets/index.js';
 import { mergeShards, parseShard, preprocessItems } from './pipeline/preprocess.js';
 import { Progress } from './util/progress.js';
@@ -36,12 +37,14 @@ export function preprocessCommand(y: Argv) {
     .option('workers', { type: 'number', default: 1, describe: 'child processes, each on a shard with its own backend' })
     .option('shard', { type: 'string', describe: 'process only shard i/n' })
     .option('backend', { type: 'string', choices: BACKEND_NAMES })
+    .options(LANDMARK_CLI_OPTIONS)
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' });
 }
 
 export async function preprocessHandler(a: {
   dataset?: string; input?: string; out?: string; imageSize: number; margin: number; minScore: number; maxPixels: number;
   seed: number; valFraction: number; workers: number; segment: boolean; shard?: string; backend?: string; json: boolean; _: (string | number)[];
+  landmarks: string; mediapipeModel?: string;
 }): Promise<void> {
   if (!a.dataset || !a.input || !a.out) throw new ConfigError('preprocess needs --dataset, --input and --out (or: ganon preprocess merge SHARD... --out DIR)');
   const reader = getDataset(a.dataset);
@@ -49,7 +52,7 @@ export async function preprocessHandler(a: {
   if (a.workers > 1 && !a.shard) {
     const pass = ['--dataset', a.dataset, '--input', a.input, '--image-size', String(a.imageSize), '--margin', String(a.margin),
       ...(a.segment ? ['--segment'] : []), '--min-score', String(a.minScore), '--max-pixels', String(a.maxPixels), '--seed', String(a.seed), '--val-fraction', String(a.valFraction),
-      ...(a.backend ? ['--backend', a.backend] : [])];
+      ...(a.backend ? ['--backend', a.backend] : []), '--landmarks', a.landmarks, ...(a.mediapipeModel ? ['--mediapipe-model', a.mediapipeModel] : [])];
     const dirs = Array.from({ length: a.workers }, (_, i) => join(a.out!, '.shards', String(i)));
     await runWorkers(a.workers, (i) => ['preprocess', ...pass, '--out', dirs[i]!, '--shard', `${i}/${a.workers}`]);
     const r = await mergeShards(dirs.filter((d) => existsSync(join(d, 'manifest.arrow'))), a.out);
@@ -60,14 +63,15 @@ export async function preprocessHandler(a: {
   process.stderr.write(`${backendLine(b)}\n`);
   const shard = a.shard ? parseShard(a.shard) : undefined;
   const progress = new Progress(shard ? Math.ceil(items.length / shard.count) : items.length, 'preprocess');
-  const summary = await preprocessItems(items, a.out, {
-    face: { size: a.imageSize, margin: a.margin, detect: { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore } },
+  const detect = { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore };
+  const summary = await withLandmarker(a.landmarks, { detect, mediapipeModel: a.mediapipeModel }, (landmarker) => preprocessItems(items, a.out!, {
+    face: { size: a.imageSize, margin: a.margin, detect, landmarker },
     shard, flushEvery: 25, maxPixels: a.maxPixels, segment: a.segment,
   }, (done, total, rows) => {
     for (const r of rows) if (r.status === 'error') process.stderr.write(`error: ${r.source}: ${r.message}\n`);
     progress.update(done, '');
     void total;
-  });
+  }), (l) => process.stderr.write(`${l}\n`));
   progress.done();
   const line = `${summary.files} files: ${summary.done} processed, ${summary.skipped} already done, ${summary.faces} faces, ${summary.noFace} without a face, ${summary.errors} errors`;
   process.stdout.write(a.json ? `${JSON.stringify(summary)}\n` : `${line}\nmanifest: ${a.out}/manifest.arrow\n`);

@@ -8,6 +8,7 @@ import type { RgbImage } from '../io/images.js';
 import { alignCrop, applyAffine, eyeAngle, expandBox, invertAffine, type Affine } from './align.js';
 import { DEFAULT_DETECT, detectFaces, type DetectConfig } from './human.js';
 import { letterbox } from './letterbox.js';
+import { embeddedLandmarker, type Landmarker } from './landmarks.js';
 import { NUM_LANDMARKS } from './render.js';
 
 export interface FaceOptions {
@@ -15,6 +16,8 @@ export interface FaceOptions {
   /** Extra margin around the detector box, as a fraction of its sides (0 = the tight box). */
   margin: number;
   detect: DetectConfig;
+  /** Stage 5's backend (src/pipeline/landmarks.ts); default: the embedded mesh. */
+  landmarker?: Landmarker;
 }
 
 export const DEFAULT_FACE_OPTIONS: FaceOptions = { size: 512, margin: 0, detect: DEFAULT_DETECT };
@@ -53,27 +56,21 @@ export async function extractFaces(img: RgbImage, opts: FaceOptions = DEFAULT_FA
     const sy = lb.scaleY ?? lb.scale;
     const lbToCrop: Affine = { a: 1 / sx, b: 0, c: 0, d: 1 / sy, tx: -lb.offsetX / sx, ty: -lb.offsetY / sy };
     const toOriginal = compose(crop.toOriginal, lbToCrop);
-    let landmarks: Float32Array | null = null;
-    let landmarkSource: FaceRecord['landmarkSource'] = null;
-    const again = await detectFaces(lb.image, { ...opts.detect, maxFaces: 1 });
-    if (again.length > 0) {
-      landmarks = normalise(again[0]!.mesh, opts.size);
-      landmarkSource = 'crop';
-    } else {
-      landmarks = mapMesh(f.mesh, invertAffine(toOriginal), opts.size);
-      landmarkSource = 'original';
-    }
-    out.push({ faceIndex, box: f.box, score: f.score, angle, image: lb.image, landmarks, landmarkSource, toOriginal });
+    out.push({ faceIndex, box: f.box, score: f.score, angle, image: lb.image, landmarks: null, landmarkSource: null, toOriginal });
   }
-  return out;
-}
-
-function normalise(mesh: Float32Array, size: number): Float32Array {
-  const out = new Float32Array(NUM_LANDMARKS * 3);
-  for (let i = 0; i < NUM_LANDMARKS; i++) {
-    out[i * 3] = mesh[i * 3]! / size;
-    out[i * 3 + 1] = mesh[i * 3 + 1]! / size;
-    out[i * 3 + 2] = mesh[i * 3 + 2]! / size;
+  // stage 5 on all crops of the image at once (one round trip for mediapipe)
+  const landmarker = opts.landmarker ?? embeddedLandmarker({ ...opts.detect, maxFaces: 1 });
+  const found = await landmarker.landmarks(out.map((r) => r.image));
+  for (const [i, r] of out.entries()) {
+    const p = found[i] ?? null;
+    if (p !== null) {
+      r.landmarks = p;
+      r.landmarkSource = 'crop';
+    } else if (landmarker.name === 'embedded') {
+      // the full-image mesh through the inverse transforms; mediapipe leaves no points, as the reference does
+      r.landmarks = mapMesh(faces[i]!.mesh, invertAffine(r.toOriginal), opts.size);
+      r.landmarkSource = 'original';
+    }
   }
   return out;
 }

@@ -76,12 +76,17 @@ export function getHuman(detect: DetectConfig = DEFAULT_DETECT): Promise<HumanLi
   return instance;
 }
 
-/** Human's iris indices 468-472 and 473-477 are swapped relative to MediaPipe's. */
+/**
+ * Human's iris groups 468-472 and 473-477 are swapped relative to MediaPipe's,
+ * and within the left iris (MediaPipe's 473-477; Human runs the iris model on
+ * the mirrored eye) the two side points 474 and 476 are exchanged: measured
+ * against MediaPipe itself on astronaut.png (about 30 px apart before, 1-2 px after).
+ */
 export function toMediaPipeOrder(mesh: number[][]): Float32Array {
   if (mesh.length !== NUM_LANDMARKS) throw new ModelLoadError(`face mesh returned ${mesh.length} points, expected ${NUM_LANDMARKS}`);
   const out = new Float32Array(NUM_LANDMARKS * 3);
   for (let i = 0; i < NUM_LANDMARKS; i++) {
-    const src = i >= 468 && i < 473 ? i + 5 : i >= 473 ? i - 5 : i;
+    const src = i === 474 ? 471 : i === 476 ? 469 : i >= 468 && i < 473 ? i + 5 : i >= 473 ? i - 5 : i;
     const p = mesh[src]!;
     out.set([p[0]!, p[1]!, p[2] ?? 0], i * 3);
   }

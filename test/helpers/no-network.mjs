@@ -18,8 +18,14 @@ net.Socket.prototype.connect = function (...args) {
   if (typeof o === 'string' || (o && typeof o === 'object' && typeof o.path === 'string')) return origConnect.apply(this, args);
   return refuse(`net.connect ${JSON.stringify(o)}`);
 };
-dns.lookup = (host) => refuse(`dns.lookup ${host}`);
-dns.promises.lookup = async (host) => refuse(`dns.promises.lookup ${host}`);
+// A numeric address is not resolved over the network (getaddrinfo answers it
+// locally); Node's server.listen(port, '127.0.0.1') looks its host up this way,
+// as the mediapipe landmark backend's loopback asset server does. Connections
+// are still refused above, whatever the address.
+const origLookup = dns.lookup;
+const origPromisesLookup = dns.promises.lookup;
+dns.lookup = (host, ...rest) => (net.isIP(host) ? origLookup(host, ...rest) : refuse(`dns.lookup ${host}`));
+dns.promises.lookup = async (host, ...rest) => (net.isIP(host) ? origPromisesLookup(host, ...rest) : refuse(`dns.promises.lookup ${host}`));
 http.request = (u) => refuse(`http.request ${u}`);
 https.request = (u) => refuse(`https.request ${u}`);
 http.get = (u) => refuse(`http.get ${u}`);

@@ -79,5 +79,7 @@ describe('detection and landmarks on astronaut.png', () => {
     const mesh = Array.from({ length: 478 }, (_, i) => [i, 0, 0]);
     const m = toMediaPipeOrder(mesh);
     expect([m[468 * 3], m[472 * 3], m[473 * 3], m[477 * 3], m[467 * 3]]).toEqual([473, 477, 468, 472, 467]);
+    // the left iris's side points 474/476 come from Human's mirrored 471/469 (checked against MediaPipe in test/pipeline/mediapipe.test.ts)
+    expect(Array.from({ length: 10 }, (_, k) => m[(468 + k) * 3])).toEqual([473, 474, 475, 476, 477, 468, 471, 470, 469, 472]);
   });
 });
