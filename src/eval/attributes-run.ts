@@ -643,7 +643,7 @@ export async function runAttributesEval(opts: AttributesRunOptions): Promise<Att
     toolkitVersion: toolkitVersion(), gitCommit: gitCommit(), createdAt: new Date().toISOString(),
     classifier,
     ...(opts.predictions ? { predictions: resolve(opts.predictions) } : {}),
-    ...(opts.original ? { original: resolve(opts.original) } : {}),
+    ...(opts.original && opts.predictor ? { original: resolve(opts.original) } : {}),
     methods: g.methods.map((m) => {
       const d = dirMethods.find((x) => x.name === m.name);
       return d ? { name: m.name, dir: resolve(d.dir) } : baselines.some((b) => methodLabel(b) === m.name) ? { name: m.name, baseline: m.name } : { name: m.name };
