@@ -291,6 +291,11 @@ function loadClassifierTraining(dir: string, json: Json | null): ClassifierTrain
 
 const EVAL_KINDS = new Set(['emotion', 'emotion-training', 'attributes', 'identity']);
 
+/** `ganon eval identity`'s run.json has no kind: it is known by its embedder and summary. */
+function isIdentityJson(json: Json | null): boolean {
+  return json !== null && json.kind === undefined && typeof json.embedder === 'object' && json.embedder !== null && Array.isArray(json.summary);
+}
+
 /** Whether `dir` holds anything loadRun recognises. */
 export function looksLikeRun(dir: string): boolean {
   return ['identity.arrow', 'steps.arrow', 'epochs.arrow'].some((f) => existsSync(join(dir, f))) || hasKnownKind(dir);
@@ -298,8 +303,8 @@ export function looksLikeRun(dir: string): boolean {
 
 function hasKnownKind(dir: string): boolean {
   try {
-    const k = readJson(join(dir, 'run.json')).kind;
-    return typeof k === 'string' && EVAL_KINDS.has(k);
+    const json = readJson(join(dir, 'run.json'));
+    return (typeof json.kind === 'string' && EVAL_KINDS.has(json.kind)) || isIdentityJson(json);
   } catch {
     return false;
   }
@@ -330,7 +335,7 @@ export function loadRun(dirIn: string): LoadedRuns {
   if (kind === 'emotion') attempt('emotion', () => loadEmotion(dir, json!));
   else if (kind === 'emotion-training') attempt('emotion-training', () => loadEmotionTraining(dir, json!));
   else if (kind === 'attributes') attempt('attributes', () => loadAttributes(dir, json!));
-  else if (kind === 'identity' || (kind === null && existsSync(join(dir, 'identity.arrow')))) attempt('identity', () => loadIdentity(dir, json));
+  else if (kind === 'identity' || (kind === null && (existsSync(join(dir, 'identity.arrow')) || isIdentityJson(json)))) attempt('identity', () => loadIdentity(dir, json));
   else if (kind !== null && !['gan-training', 'classifier-training', 'training'].includes(kind)) skipped.push({ what: dirIn, reason: `run.json kind '${kind}' is not one the report knows (${RUN_KINDS.join(', ')})` });
   if (existsSync(join(dir, 'steps.arrow'))) attempt('gan-training', () => loadGan(dir, json));
   if (existsSync(join(dir, 'epochs.arrow'))) attempt('classifier-training', () => loadClassifierTraining(dir, json));
