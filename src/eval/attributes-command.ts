@@ -62,7 +62,7 @@ export function attributesCommand(y: Argv) {
         if (a.json) {
           const out = {
             classifier: run.runJson.classifier, attributes: run.attributes, methods: removalJson(run.removal),
-            pairs: run.runJson.pairs, counts: run.counts, table5: run.runJson.table5, out: a.out, files: written,
+            pairs: run.runJson.pairs, originals: run.counts.originals, counts: run.counts.methods, table5: run.runJson.table5, out: a.out, files: written,
           };
           process.stdout.write(`${JSON.stringify(out, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
         } else {

@@ -644,13 +644,17 @@ export async function runAttributesEval(opts: AttributesRunOptions): Promise<Att
     classifier,
     ...(opts.predictions ? { predictions: resolve(opts.predictions) } : {}),
     ...(opts.original && opts.predictor ? { original: resolve(opts.original) } : {}),
-    methods: g.methods.map((m) => {
+    methods: g.methods.map((m) => m.name),
+    methodSources: g.methods.map((m) => {
       const d = dirMethods.find((x) => x.name === m.name);
-      return d ? { name: m.name, dir: resolve(d.dir) } : baselines.some((b) => methodLabel(b) === m.name) ? { name: m.name, baseline: m.name } : { name: m.name };
+      return d ? { name: m.name, dir: resolve(d.dir) } : baselines.some((b) => methodLabel(b) === m.name) ? { name: m.name, baseline: m.name } : { name: m.name, predictions: true };
     }),
     attributes: g.attributes,
     threshold: THRESHOLD,
-    counts,
+    /** The labels' split Table 5 was restricted to (--split), else null. */
+    split: opts.split ?? null,
+    originals: counts.originals,
+    counts: counts.methods,
     pairs: Object.fromEntries(removal.methods.map((m) => [m.name, m.pairs])),
     table6: table6Rows(removal),
     labels: labels ? { file: resolve(opts.labels!), source: labels.source, ...table5Info } : null,

@@ -256,8 +256,9 @@ describe('runAttributesEval with a classifier', () => {
     const json = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Record<string, unknown>;
     expect(json).toMatchObject({
       kind: 'attributes', classifier: { name: 'fake-colour', proxy: true, weightsSha256: 'abc123' },
-      attributes: ['Reddish', 'Bright'], table5: null,
-      methods: [{ name: 'gan' }, { name: 'mask', baseline: 'mask' }, { name: 'pixelate:2', baseline: 'pixelate:2' }],
+      attributes: ['Reddish', 'Bright'], table5: null, methods: ['gan', 'mask', 'pixelate:2'],
+      methodSources: [{ name: 'gan', dir: gan }, { name: 'mask', baseline: 'mask' }, { name: 'pixelate:2', baseline: 'pixelate:2' }],
+      originals: { total: 5, ok: 4, error: 1 }, counts: { gan: { ok: 2, missing: 1, extra: 1, error: 1, originalError: 1 } },
     });
     expect(typeof json.toolkitVersion).toBe('string');
     expect(typeof json.gitCommit).toBe('string');
@@ -335,7 +336,7 @@ describe('predictions file', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as {
       classifier: string; attributes: string[]; methods: Record<string, Record<string, { kept: number; removed: number; rate: number | null }>>;
-      counts: { methods: Record<string, { ok: number; missing: number; extra: number; error: number }> }; table5: Record<string, Scores>;
+      counts: Record<string, { ok: number; missing: number; extra: number; error: number }>; table5: Record<string, Scores>;
     };
     expect(j.classifier).toBe('predictions file');
     expect(j.attributes).toEqual(['A', 'B']);
@@ -343,8 +344,8 @@ describe('predictions file', () => {
       gan: { A: { kept: 0, removed: 2, rate: 1 }, B: { kept: 1, removed: 0, rate: 0 } },
       'blur:9': { A: { kept: 2, removed: 0, rate: 0 }, B: { kept: 0, removed: 1, rate: 1 } },
     });
-    expect(j.counts.methods.gan).toMatchObject({ ok: 2, missing: 1, extra: 1, error: 0, missingFiles: ['i3'], extraFiles: ['i4'] });
-    expect(j.counts.methods['blur:9']).toMatchObject({ ok: 3, missing: 0, extra: 0, error: 0 });
+    expect(j.counts.gan).toMatchObject({ ok: 2, missing: 1, extra: 1, error: 0, missingFiles: ['i3'], extraFiles: ['i4'] });
+    expect(j.counts['blur:9']).toMatchObject({ ok: 3, missing: 0, extra: 0, error: 0 });
     // Table 5: predicted (p > 0.5) i1 [1,0], i2 [1,1], i3 [0,0]; true i1 [1,0], i2 [1,1], i3 [0,1]
     // A: tp 2, pred 2, true 2 -> 1, 1, 1. B: tp 1, pred 1, true 2 -> P 1, R 0.5, F1 2/3
     expect(j.table5.A).toEqual({ precision: 1, recall: 1, 'f1-score': 1, support: 2 });
@@ -355,7 +356,10 @@ describe('predictions file', () => {
     expect(j.table5['micro avg']!['f1-score']).toBeCloseTo(6 / 7, 15);
     for (const f of ['attributes.arrow', 'table5.md', 'table6.md', 'run.json']) expect(existsSync(join(out, f)), f).toBe(true);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Record<string, unknown>;
-    expect(run).toMatchObject({ kind: 'attributes', classifier: 'predictions file', attributes: ['A', 'B'], labels: { images: 3, unlabelled: 0, split: null } });
+    expect(run).toMatchObject({
+      kind: 'attributes', classifier: 'predictions file', attributes: ['A', 'B'], methods: ['gan', 'blur:9'], labels: { images: 3, unlabelled: 0, split: null },
+      originals: { total: 3, ok: 3, error: 0 }, counts: { gan: { ok: 2, missing: 1, extra: 1, error: 0 } },
+    });
     expect(run.table6).toEqual([
       { attribute: 'A', method: 'gan', kept: 0, removed: 2, rate: 1 },
       { attribute: 'A', method: 'blur:9', kept: 2, removed: 0, rate: 0 },
@@ -505,12 +509,12 @@ describe('--classifier RUN', () => {
     const r = ganon(['eval', 'attributes', '--classifier', run, '--original', orig, '--method', `gan=${gan}`, '--baselines', 'mask,blur:3', '--out', out, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as { classifier: { name: string; proxy: boolean; weightsSha256: string }; attributes: string[]; counts: AttributesCounts };
+    const j = JSON.parse(r.stdout) as { classifier: { name: string; proxy: boolean; weightsSha256: string }; attributes: string[] } & AttributesCounts;
     expect(j.classifier).toEqual({ name: `convnext_micro (${run})`, proxy: false, weightsSha256: createHash('sha256').update(weights).digest('hex') });
     expect(j.attributes).toEqual(classes);
-    expect(j.counts.originals).toMatchObject({ total: 4, ok: 3, error: 1 });
-    expect(j.counts.methods.gan).toMatchObject({ ok: 3, originalError: 1 });
-    expect(j.counts.methods['blur:3']).toMatchObject({ ok: 3, originalError: 1 });
+    expect(j.originals).toMatchObject({ total: 4, ok: 3, error: 1 });
+    expect(j.counts.gan).toMatchObject({ ok: 3, originalError: 1 });
+    expect(j.counts['blur:3']).toMatchObject({ ok: 3, originalError: 1 });
 
     // p_orig and p_anon are the classifier's own outputs on the original and on the method file
     const model = await loadClassifier(run);
@@ -532,4 +536,4 @@ describe('--classifier RUN', () => {
   }, 300_000);
 });
 
-type AttributesCounts = { originals: { total: number; ok: number; error: number }; methods: Record<string, { ok: number; originalError: number }> };
+type AttributesCounts = { originals: { total: number; ok: number; error: number }; counts: Record<string, { ok: number; originalError: number }> };
