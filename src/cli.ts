@@ -28,6 +28,7 @@ import { attributesCommand } from './eval/attributes-command.js';
 import { emotionCommands } from './eval/emotion-command.js';
 import { importCheckpoint } from './io/import-checkpoint.js';
 import { preprocessCommand, preprocessHandler } from './preprocess-command.js';
+import { reportCommand, reportHandler } from './report/command.js';
 import { classifierCommand } from './classifier-command.js';
 import { runSetupNative } from './setup.js';
 import { train } from './train/loop.js';
@@ -236,6 +237,8 @@ export function buildCli(argv: string[]) {
       (a) => embedHandler(a as unknown as Parameters<typeof embedHandler>[0]))
     .command('classifier', 'train ConvNeXt emotion / attribute classifiers (paper sections 4.2, 4.3) and predict with them', classifierCommand)
     .command('stats', 'paired-sample statistics (Wilcoxon signed-rank, Shapiro-Wilk, Bonferroni) as scipy computes them', statsCommand)
+    .command('report <runs..>', 'the paper\'s tables and figures from evaluation and training runs: report.md, report.html, CSV, Parquet, Vega-Lite, SVG, PNG', reportCommand,
+      (a) => reportHandler(a as unknown as Parameters<typeof reportHandler>[0]))
     .command('demo', 'synthetic data + the smoke training config: the whole training path in a minute', (a) => a
       .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and samples go' })
       .option('config', { type: 'string', default: 'configs/smoke.yaml' })

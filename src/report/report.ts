@@ -116,11 +116,13 @@ export async function writeVegaFigure(f: VegaFigure, dir: string, scale = 2): Pr
   return { figure: f, png: `${base}.png`, spec: `${base}.vl.json`, svg: `${base}.svg`, marks: r.marks, warnings: r.warnings };
 }
 
-/** Five lines at most: the headline number of each kind of run. */
+/** Five lines at most: the headline number of each run, in paper order. */
 export function summaryLines(c: { runs: readonly RunData[] }): string[] {
   const out: string[] = [];
   const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
-  for (const r of c.runs) {
+  const order: RunData['kind'][] = ['identity', 'emotion', 'emotion-training', 'attributes', 'gan-training', 'classifier-training'];
+  const runs = [...c.runs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  for (const r of runs) {
     if (r.kind === 'identity') out.push(`identity (${r.provenance.model?.name ?? '?'}${r.provenance.model?.proxy ? ', proxy' : ''}): mean cosine distance ${r.summary.map((s) => `${s.name} ${f(s.mean)}`).join(', ')}`);
     else if (r.kind === 'emotion') {
       const t = r.table2;
