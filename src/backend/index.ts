@@ -15,6 +15,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import { registerWasmGradientKernels } from './wasm-kernels.js';
+import { registerWasmDepthwiseGradientKernels } from './wasm-depthwise.js';
 import { loadNativeBackend, type NativeBackendInfo } from './native.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -64,6 +65,7 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
   }
   if (want === 'auto' || want === 'wasm') {
     registerWasmGradientKernels();
+    registerWasmDepthwiseGradientKernels();
     try {
       if (await tf.setBackend('wasm')) return (active = describe(want, null, fallbacks));
       fallbacks.push('wasm: setBackend returned false');
