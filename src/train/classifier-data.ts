@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { DatasetError } from '../errors.js';
 import { readManifest, type Split } from '../io/manifest.js';
 import { listImages, matchMethod } from '../eval/match.js';
-import { CELEBA_ATTRIBUTES } from '../pipeline/datasets/celeba.js';
+import { CELEBA_ATTRIBUTES, celebaTargets } from '../pipeline/datasets/celeba.js';
 
 export type ClassifierTask = 'emotion' | 'attributes';
 
@@ -78,12 +78,11 @@ function fromManifest(root: string, opts: OpenClassifierDataOptions): Classifier
       }
       raw.push({ id: r.id, split: r.split, value: v });
     } else {
-      const a = labels.attributes as Record<string, number> | undefined;
-      if (a === undefined || typeof a !== 'object') {
+      if (labels.attributes === undefined) {
         skipped.push({ id: r.id, reason: "no 'attributes' labels" });
         continue;
       }
-      raw.push({ id: r.id, split: r.split, value: attributeTargets(a, r.id) });
+      raw.push({ id: r.id, split: r.split, value: attributeTargets(labels, r.id) });
     }
   }
   const classes = opts.task === 'attributes' ? [...CELEBA_ATTRIBUTES] : classList(raw.map((r) => r.value as string), opts.classes);
@@ -101,15 +100,13 @@ function fromManifest(root: string, opts: OpenClassifierDataOptions): Classifier
   return { layout: 'manifest', task: opts.task, classes, items, skipped };
 }
 
-/** The 40 CelebA attributes (-1/1 or 0/1 values) as 0/1 in the file's order. */
-export function attributeTargets(a: Record<string, number>, id: string): Uint8Array {
-  const out = new Uint8Array(CELEBA_ATTRIBUTES.length);
-  CELEBA_ATTRIBUTES.forEach((name, j) => {
-    const v = a[name];
-    if (v !== 1 && v !== -1 && v !== 0) throw new DatasetError(`manifest row '${id}': attribute '${name}' is ${JSON.stringify(v)}, expected -1/1 or 0/1`);
-    out[j] = v === 1 ? 1 : 0;
-  });
-  return out;
+/** celebaTargets with the manifest row named in the message. */
+function attributeTargets(labels: Record<string, unknown>, id: string): Uint8Array {
+  try {
+    return celebaTargets(labels);
+  } catch (e) {
+    throw new DatasetError(`manifest row '${id}': ${(e as Error).message}`);
+  }
 }
 
 function classList(names: string[], given: readonly string[] | undefined): string[] {

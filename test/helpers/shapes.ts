@@ -28,8 +28,9 @@ export function shapeImage(rng: Rng, size: number, draw: { circle?: boolean; squ
     for (let y = 0; y < 2 * r; y++) for (let x = 0; x < 2 * r; x++) put(sx + x, sy + y, colourOf[1]!);
   }
   if (draw.stripe) {
-    const y0 = Math.floor(rng.uniform() * (size - 4));
-    for (let y = y0; y < y0 + 4; y++) for (let x = 0; x < size; x++) put(x, y, colourOf[2]!);
+    const t = Math.max(4, Math.round(size / 5));
+    const y0 = Math.floor(size * 0.1 + rng.uniform() * (size * 0.8 - t));
+    for (let y = y0; y < y0 + t; y++) for (let x = 0; x < size; x++) put(x, y, colourOf[2]!);
   }
   return { width: size, height: size, data };
 }
