@@ -8,7 +8,7 @@
  * multiplier 1 and a 3x3 (9-tap) filter: XNNPACK 4.22 has single-pass depthwise
  * micro-kernels only for a few tap counts (3, 4, 9, 25); any other filter (7x7:
  * 49 taps, or a multiplier > 1) takes a grouped-GEMM path that was measured
- * 5-20x slower per multiply-add.
+ * 3-12x slower per multiply-add.
  *
  * - dX: a stride-1 depthwise conv of dy (zero-inserted when the forward stride
  *   is > 1) with the spatially flipped filter and complementary padding, over
