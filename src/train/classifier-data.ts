@@ -6,8 +6,9 @@
  *   `attributes` (-1/1 or 0/1, stored as 0/1).
  * - ImageFolder (torchvision's): `DIR/<split>/<class>/*.png` with split folders
  *   train, val (and optionally test); emotion only.
- * Class names: the sorted set of names found in all splits (as ImageFolder
- * sorts its class folders), unless the caller gives a list.
+ * Class names: the caller's list; else the dataset's own list in label-code
+ * order when the names are AffectNet's, CK+'s or FACES's; else the sorted
+ * names found in all splits (as ImageFolder sorts its class folders).
  *
  * `imagesDir` (Table 4's training scenario): take each image's pixels from an
  * anonymizer's output folder instead, matched by name (src/eval/match.ts); rows
@@ -18,7 +19,10 @@ import { join } from 'node:path';
 import { DatasetError } from '../errors.js';
 import { readManifest, type Split } from '../io/manifest.js';
 import { listImages, matchMethod } from '../eval/match.js';
+import { AFFECTNET_CLASSES } from '../pipeline/datasets/affectnet.js';
 import { CELEBA_ATTRIBUTES, celebaTargets } from '../pipeline/datasets/celeba.js';
+import { CKPLUS_CLASSES } from '../pipeline/datasets/ckplus.js';
+import { FACES_CLASSES } from '../pipeline/datasets/faces.js';
 
 export type ClassifierTask = 'emotion' | 'attributes';
 
@@ -109,9 +113,19 @@ function attributeTargets(labels: Record<string, unknown>, id: string): Uint8Arr
   }
 }
 
-function classList(names: string[], given: readonly string[] | undefined): string[] {
+/** The emotion datasets' class lists in label-code order (src/pipeline/datasets). */
+const KNOWN_CLASS_LISTS: readonly (readonly string[])[] = [AFFECTNET_CLASSES, CKPLUS_CLASSES, FACES_CLASSES];
+
+/**
+ * Class order: the caller's list; else the smallest known dataset list (AffectNet,
+ * CK+, FACES, in their label-code order) holding every name found; else the
+ * sorted names (as torchvision's ImageFolder).
+ */
+export function classList(names: string[], given?: readonly string[]): string[] {
   if (given !== undefined && given.length > 0) return [...given];
-  return [...new Set(names)].sort();
+  const found = [...new Set(names)];
+  const known = KNOWN_CLASS_LISTS.filter((l) => found.every((n) => l.includes(n))).sort((a, b) => a.length - b.length)[0];
+  return known !== undefined ? [...known] : found.sort();
 }
 
 const SPLITS: Split[] = ['train', 'val', 'test'];

@@ -123,3 +123,14 @@ describe("balanced class weights == sklearn's compute_class_weight", () => {
     expect(Array.from(balancedWeights([0, 0, 2], 3))).toEqual([0.5, 0, 1]);
   });
 });
+
+describe('classifier class order', () => {
+  it("uses a known dataset's label-code order, else sorted names, else the given list", async () => {
+    const { classList } = await import('../../src/train/classifier-data.js');
+    expect(classList(['Happy', 'Neutral', 'Contempt'])).toEqual(['Neutral', 'Happy', 'Sad', 'Surprise', 'Fear', 'Disgust', 'Anger', 'Contempt']);
+    expect(classList(['sadness', 'anger'])).toEqual(['anger', 'contempt', 'disgust', 'fear', 'happy', 'sadness', 'surprise']);
+    expect(classList(['neutral', 'sad'])).toEqual(['anger', 'disgust', 'fear', 'happy', 'neutral', 'sad']);
+    expect(classList(['stripe', 'circle'])).toEqual(['circle', 'stripe']);
+    expect(classList(['a'], ['b', 'a'])).toEqual(['b', 'a']);
+  });
+});
