@@ -33,8 +33,10 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): { maxAbs: numb
 }
 
 describe('ConvNeXt architecture', () => {
-  it('parameter counts equal torchvision (tiny 28,589,128; base 88,591,464) and the micro fixture', () => {
+  it('parameter counts equal torchvision 0.28 (tiny, small, base, large) and the micro fixture', () => {
     expect(paramCount(convnextSpecs(convnextConfig('convnext_tiny', 1000)))).toBe(28_589_128);
+    expect(paramCount(convnextSpecs(convnextConfig('convnext_small', 1000)))).toBe(50_223_688);
+    expect(paramCount(convnextSpecs(convnextConfig('convnext_large', 1000)))).toBe(197_767_336);
     expect(paramCount(convnextSpecs(convnextConfig('convnext_base', 1000)))).toBe(88_591_464);
     expect(paramCount(convnextSpecs(convnextConfig('convnext_micro', 3)))).toBe(meta.micro.params);
     expect(paramCount(convnextSpecs(convnextConfig('convnext_micro', 3)))).toBe(meta.timm_micro.params);
