@@ -14,7 +14,7 @@ import { InputError } from '../errors.js';
 import { loadProxyEmbedder, type Embedder } from './embed.js';
 import { loadFacenet512Embedder } from './facenet512.js';
 import { embedderLabel } from './identity.js';
-import { parseMethodArg, runIdentity } from './identity-run.js';
+import { parseBaselineList, parseMethodArg, runIdentity } from './identity-run.js';
 
 const EMBEDDERS = ['proxy', 'facenet512'] as const;
 const EMBEDDER_HELP = "proxy: Human faceres 1024-d, embedded (a substitute, labelled proxy); facenet512: DeepFace's Facenet512 (the paper's), needs --weights facenet512_weights.h5";
@@ -32,8 +32,9 @@ export function identityCommand(y: Argv) {
   return y
     .command('identity', 'cosine distance of each method\'s faces to the originals, re-identification rank-1/5, Wilcoxon vs a reference (paper Table 1)', (a) => a
       .option('original', { type: 'string', demandOption: true, describe: 'directory of original images (recursive); the first face of each is used' })
-      .option('method', { type: 'string', array: true, demandOption: true, describe: 'NAME=DIR, repeatable: crop outputs named {faceIndex}_{basename}, or full frames at the same relative path' })
-      .option('reference', { type: 'string', describe: 'method the others are tested against (default the first --method)' })
+      .option('method', { type: 'string', array: true, describe: 'NAME=DIR, repeatable: crop outputs named {faceIndex}_{basename}, or full frames at the same relative path' })
+      .option('baselines', { type: 'string', array: true, describe: "baselines computed on each original's aligned crop and scored like a method, e.g. pixelate:8,pixelate:16,blur:9,blur:17,mask" })
+      .option('reference', { type: 'string', describe: 'method the others are tested against (default the first --method, else the first baseline)' })
       .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: EMBEDDER_HELP })
       .option('weights', { type: 'string', describe: 'embedder weights (facenet512: facenet512_weights.h5)' })
       .option('threshold', { type: 'number', describe: 'report the share of faces with cosine distance above this (none by default for the proxy)' })
@@ -46,13 +47,15 @@ export function identityCommand(y: Argv) {
       const b = await initBackend(a.backend);
       if (!a.json) process.stderr.write(`${backendLine(b)}\n`);
       if (a.threshold !== undefined && !Number.isFinite(a.threshold)) throw new InputError(`--threshold must be a number (got ${a.threshold})`);
-      const methods = (a.method as string[]).map(parseMethodArg);
+      const methods = ((a.method as string[] | undefined) ?? []).map(parseMethodArg);
+      const baselines = parseBaselineList(a.baselines as string[] | undefined);
+      if (methods.length === 0 && baselines.length === 0) throw new InputError('name at least one --method NAME=DIR or --baselines');
       const embedder = await loadEmbedder(a.embedder, a.weights);
       // DeepFace's cosine threshold for Facenet512 is 0.30 (the paper's); the proxy has none
       const threshold = a.threshold ?? (embedder.proxy ? undefined : 0.3);
       try {
         const run = await runIdentity({
-          original: a.original, methods, embedder, size: a.imageSize, outDir: a.out, threshold: threshold ?? null,
+          original: a.original, methods, baselines, embedder, size: a.imageSize, outDir: a.out, threshold: threshold ?? null,
           reference: a.reference, seed: a.seed,
           onProgress: a.json ? undefined : (stage, done, total) => { if (done === total || done % 50 === 0) process.stderr.write(`[${stage}] ${done}/${total}\n`); },
         });

@@ -15,6 +15,9 @@
  *      original's geometry;
  *    - else the face is 'missing'. Method files matched to no original are
  *      'extra' rows. Nothing is silently dropped.
+ * 2b. Baselines (`baselines`: pixelate:N, blur:K[:box], mask) are computed on
+ *    each original's aligned crop with src/pipeline/baselines.ts while the
+ *    originals are read, and scored like a method (match 'baseline').
  * 3. Metrics (src/eval/identity.ts) on the faces with status 'ok'.
  *
  * Writes outDir/identity.arrow (one row per face and method, plus extra-file
@@ -28,7 +31,8 @@ import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../io/fs.js';
 import { decodeImage, type RgbImage } from '../io/images.js';
 import { applyAffine, type Affine } from '../pipeline/align.js';
-import { listInputs } from '../pipeline/anonymize.js';
+import { listInputs, methodLabel, parseMethod, type Method } from '../pipeline/anonymize.js';
+import { blur, mask, pixelate } from '../pipeline/baselines.js';
 import { extractFaces } from '../pipeline/faces.js';
 import { DEFAULT_DETECT, type DetectConfig } from '../pipeline/human.js';
 import { gitCommit, toolkitVersion } from '../util/provenance.js';
@@ -44,8 +48,8 @@ export interface IdentityRow {
   method: string;
   /** Method file used (relative to the method dir); '' when missing. */
   file: string;
-  /** 'crop' (crop output), 'frame' (full frame cropped with the original's transform) or ''. */
-  match: 'crop' | 'frame' | '';
+  /** 'crop' (crop output), 'frame' (full frame cropped with the original's transform), 'baseline' (computed here) or ''. */
+  match: 'crop' | 'frame' | 'baseline' | '';
   status: RowStatus;
   /** Cosine distance to the original's embedding; NaN unless ok. */
   distance: number;
@@ -57,6 +61,8 @@ export interface IdentityRow {
 export interface IdentityRunOptions {
   original: string;
   methods: { name: string; dir: string }[];
+  /** Baselines computed on each original's aligned crop (pixelate:N, blur:K[:box], mask), scored like any method. */
+  baselines?: (string | Method)[];
   embedder: Embedder;
   /** Side S of the aligned crop (default 512). */
   size?: number;
@@ -126,6 +132,29 @@ export function parseMethodArg(text: string): { name: string; dir: string } {
   return { name: text.slice(0, i), dir: text.slice(i + 1) };
 }
 
+/** Splits `--baselines pixelate:8,blur:17 mask` (commas and/or repeats) and parses each. */
+export function parseBaselineList(values: readonly (string | Method)[] | undefined): Method[] {
+  const out: Method[] = [];
+  for (const v of values ?? []) {
+    if (typeof v !== 'string') { out.push(v); continue; }
+    for (const t of v.split(',').map((x) => x.trim()).filter((x) => x !== '')) out.push(parseMethod(t));
+  }
+  for (const m of out) {
+    if (m.kind === 'ganonymization') throw new InputError("--baselines: 'ganonymization' cannot be computed on the fly (pixelate:N, blur:K[:box] or mask); give its outputs with --method NAME=DIR");
+  }
+  return out;
+}
+
+/** One baseline on an aligned crop (the anonymize command's implementations). */
+export function applyBaseline(m: Method, img: RgbImage): RgbImage {
+  switch (m.kind) {
+    case 'pixelate': return pixelate(img, m.n);
+    case 'blur': return blur(img, m.k, m.filter);
+    case 'mask': return mask(img);
+    default: throw new InputError(`baseline '${methodLabel(m)}' cannot be computed on the fly`);
+  }
+}
+
 interface OriginalFace { rel: string; key: string; width: number; height: number; toOriginal: Affine; embedding: Float32Array }
 
 /** Embeds a batch; if the batch fails on bad input, embeds one at a time so one face's error stays its own. */
@@ -155,9 +184,10 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   const threshold = opts.threshold ?? null;
   const { embedder } = opts;
   if (!existsSync(opts.original) || !statSync(opts.original).isDirectory()) throw new InputError(`--original '${opts.original}' is not a directory`);
-  if (opts.methods.length === 0) throw new InputError('name at least one --method NAME=DIR');
-  const names = opts.methods.map((m) => m.name);
-  if (new Set(names).size !== names.length) throw new InputError(`method names must be unique (got ${names.join(', ')})`);
+  const baselines = parseBaselineList(opts.baselines).map((m) => ({ m, name: methodLabel(m) }));
+  if (opts.methods.length === 0 && baselines.length === 0) throw new InputError('name at least one --method NAME=DIR or --baselines');
+  const names = [...opts.methods.map((m) => m.name), ...baselines.map((b) => b.name)];
+  if (new Set(names).size !== names.length) throw new InputError(`method and baseline names must be unique (got ${names.join(', ')})`);
   for (const m of opts.methods) if (!existsSync(m.dir) || !statSync(m.dir).isDirectory()) throw new InputError(`method '${m.name}': '${m.dir}' is not a directory`);
   const originalFiles = listInputs([opts.original]);
   if (originalFiles.length === 0) throw new InputError(`--original '${opts.original}' holds no images`);
@@ -165,6 +195,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   let embedSeconds = 0;
   let embedded = 0;
   const timedEmbed = async (faces: RgbImage[]) => {
+    if (faces.length === 0) return [];
     const t0 = performance.now();
     const r = await embedSafe(embedder, faces);
     embedSeconds += (performance.now() - t0) / 1000;
@@ -172,17 +203,40 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
     return r;
   };
 
-  // 1. originals
+  // 1. originals, and each baseline computed on the original's aligned crop
   const originals: OriginalFace[] = [];
   const failed = new Map<string, { status: 'no_face' | 'error'; message: string }>();
+  const baselineFaces = new Map(baselines.map((b) => [b.name, [] as KeyedEmbedding[]]));
+  const baselineErrors = new Map(baselines.map((b) => [b.name, new Map<string, string>()]));
   let pending: { rel: string; img: RgbImage; face: RgbImage; toOriginal: Affine }[] = [];
   const flush = async () => {
     const embs = await timedEmbed(pending.map((p) => p.face));
+    const ok: typeof pending = [];
     pending.forEach((p, i) => {
       const e = embs[i]!;
       if (e instanceof Error) failed.set(p.rel, { status: 'error', message: `original: ${e.message}` });
-      else originals.push({ rel: p.rel, key: p.rel, width: p.img.width, height: p.img.height, toOriginal: p.toOriginal, embedding: e });
+      else {
+        originals.push({ rel: p.rel, key: p.rel, width: p.img.width, height: p.img.height, toOriginal: p.toOriginal, embedding: e });
+        ok.push(p);
+      }
     });
+    for (const b of baselines) {
+      const items: { rel: string; img: RgbImage }[] = [];
+      for (const p of ok) {
+        try {
+          items.push({ rel: p.rel, img: applyBaseline(b.m, p.face) });
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          baselineErrors.get(b.name)!.set(p.rel, e.message);
+        }
+      }
+      const bembs = await timedEmbed(items.map((x) => x.img));
+      items.forEach((x, i) => {
+        const e = bembs[i]!;
+        if (e instanceof Error) baselineErrors.get(b.name)!.set(x.rel, e.message);
+        else baselineFaces.get(b.name)!.push({ key: x.rel, embedding: e });
+      });
+    }
     pending = [];
   };
   for (const [i, [abs, rel]] of originalFiles.entries()) {
@@ -275,6 +329,25 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
     }
     methodCounts[m.name] = counts;
   }
+  for (const b of baselines) {
+    const faces = baselineFaces.get(b.name)!;
+    const embeddedKeys = new Set(faces.map((f) => f.key));
+    const errors = baselineErrors.get(b.name)!;
+    const counts: MethodCounts = { ok: 0, missing: 0, error: 0, noFace: 0, extra: 0, extraFiles: [], missingFiles: [] };
+    for (const rel of originalOrder) {
+      const row: IdentityRow = { original: rel, method: b.name, file: '', match: 'baseline', status: 'ok', distance: NaN, rank: 0, message: '' };
+      const fail = failed.get(rel);
+      if (fail) Object.assign(row, { status: fail.status, message: fail.message, match: '' });
+      else if (errors.has(rel)) Object.assign(row, { status: 'error', message: errors.get(rel)! });
+      else if (!embeddedKeys.has(rel)) Object.assign(row, { status: 'error', message: 'original not embedded' });
+      if (row.status === 'ok') counts.ok++;
+      else if (row.status === 'no_face') counts.noFace++;
+      else counts.error++;
+      rows.push(row);
+    }
+    methodFaces.push({ name: b.name, faces });
+    methodCounts[b.name] = counts;
+  }
 
   // 3. metrics
   const result = computeIdentity({
@@ -305,7 +378,8 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   const runJson = {
     embedder: { name: embedder.name, proxy: embedder.proxy, dim: embedder.dim, label: embedderLabel(embedder) },
     threshold, imageSize: size, reference: result.reference, seed: result.seed, resamples: result.resamples,
-    original: resolve(opts.original), methods: opts.methods.map((m) => ({ name: m.name, dir: resolve(m.dir) })),
+    original: resolve(opts.original),
+    methods: [...opts.methods.map((m) => ({ name: m.name, dir: resolve(m.dir) })), ...baselines.map((b) => ({ name: b.name, baseline: b.name }))],
     counts, embeddingsPerSecond,
     summary: result.methods.map(({ pairs: _pairs, ...s }) => s), comparisons: result.comparisons,
     toolkitVersion: toolkitVersion(), gitCommit: gitCommit(), createdAt: new Date().toISOString(),
