@@ -4,6 +4,7 @@
  * HTML and a figure as the Vega-Lite MIME bundle, which Jupyter renders natively; anywhere else (tsx,
  * the notebook test) the same call prints the table as markdown and a one-line account of the figure.
  */
+import { fileURLToPath } from 'node:url';
 import { inputsText, toHtmlTable, toMarkdownTable } from './formats.js';
 import type { ReportFigure } from './figures.js';
 import type { ReportTable } from './tables.js';
@@ -58,7 +59,7 @@ export async function show(x: ReportTable | ReportFigure | string): Promise<stri
   return textOut;
 }
 
-/** The run directory a notebook reads: $GANON_RUN_DIR, else the demo's output folder. */
-export function notebookRunDir(fallback = 'runs/demo'): string {
+/** The run directory a notebook reads: $GANON_RUN_DIR, else the demo's output folder (<repo>/runs/demo). */
+export function notebookRunDir(fallback = fileURLToPath(new URL('../../runs/demo', import.meta.url))): string {
   return process.env.GANON_RUN_DIR ?? fallback;
 }
