@@ -31,21 +31,55 @@ if (!chromium) {
   process.stdout.write('SKIPPED (reason: no Chromium on this machine; apt-get install chromium, or set GANON_CHROMIUM): the headless-Chromium tests of test/pipeline/mediapipe.test.ts\n');
 }
 
-/** Processes (other than this one) whose environment carries GANON_MP_TAG=tag: the CLI child and every Chromium process it started. */
-function tagged(tag: string): { pid: number; comm: string }[] {
-  const want = `GANON_MP_TAG=${tag}`;
-  const out: { pid: number; comm: string }[] = [];
+interface Proc { pid: number; ppid: number; pgrp: number; comm: string }
+
+/** Running processes (zombies left out). */
+function processes(): Proc[] {
+  const out: Proc[] = [];
   for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(want)) out.push({ pid: Number(d), comm: readFileSync(`/proc/${d}/comm`, 'utf8').trim() });
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // a zombie has exited already (its parent, or init after a reparent, has yet to reap it)
+      if (f[0] !== 'Z') out.push({ pid: Number(d), ppid: Number(f[1]), pgrp: Number(f[2]), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
     } catch {
-      // gone, or not ours to read
+      // gone
     }
   }
   return out;
 }
+
+/**
+ * Processes (other than this one) that carry GANON_MP_TAG=tag in their environment
+ * (the CLI child, Chromium's browser process, its crash handlers), their
+ * descendants, and every process in one of `groups`: Chromium's renderer and
+ * GPU processes are forked by its zygote with a clean environment, but stay in
+ * the browser's process group, also when orphaned.
+ */
+function tagged(tag: string, groups: number[] = []): Proc[] {
+  const want = `GANON_MP_TAG=${tag}`;
+  const all = processes().filter((p) => p.pid !== process.pid);
+  const keep = new Set<number>();
+  for (const p of all) {
+    try {
+      if (readFileSync(`/proc/${p.pid}/environ`, 'latin1').split('\0').includes(want) || groups.includes(p.pgrp)) keep.add(p.pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of all) if (!keep.has(p.pid) && keep.has(p.ppid)) { keep.add(p.pid); grew = true; }
+  }
+  return all.filter((p) => keep.has(p.pid));
+}
+/** Chromium processes now running that were not in `before` (for runs whose process group was never seen). */
+const chromiumPids = () => new Set(processes().filter((p) => /chrom/.test(p.comm)).map((p) => p.pid));
+const newChromium = (before: Set<number>) => processes().filter((p) => /chrom/.test(p.comm) && !before.has(p.pid));
 const chromiumOf = (tag: string) => tagged(tag).filter((p) => /chrom/.test(p.comm));
+/** The process groups of a tagged Chromium (the browser's, which its zygote children share). */
+const groupsOf = (tag: string) => [...new Set(chromiumOf(tag).filter((p) => p.comm === 'chromium' || p.comm === 'chrome').map((p) => p.pgrp))];
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -57,7 +91,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 }
 
 /** Starts `ganon ...args` tagged, waits for its Chromium, sends `signal`, and returns the exit code/signal. */
-async function interrupt(args: string[], signal: NodeJS.Signals, tag: string, tmp: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sawChromium: boolean }> {
+async function interrupt(args: string[], signal: NodeJS.Signals, tag: string, tmp: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sawChromium: boolean; groups: number[]; seen: number }> {
   const child = spawn(process.execPath, [`${repoRoot}bin/ganon.js`, ...args], {
     cwd: repoRoot, env: { ...process.env, GANON_BACKEND: 'wasm', GANON_MP_TAG: tag, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,9 +100,11 @@ async function interrupt(args: string[], signal: NodeJS.Signals, tag: string, tm
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) => child.on('exit', (code, sig) => ok({ code, signal: sig })));
   const sawChromium = await until(() => chromiumOf(tag).length > 0, 90_000);
   await new Promise((r) => setTimeout(r, 500));
+  const groups = groupsOf(tag);
+  const seen = tagged(tag, groups).length;
   child.kill(signal);
   const r = await done;
-  return { ...r, stderr, sawChromium };
+  return { ...r, stderr, sawChromium, groups, seen };
 }
 
 const dist = (a: Float32Array, b: Float32Array, i: number) => Math.hypot((a[i * 3]! - b[i * 3]!) * S, (a[i * 3 + 1]! - b[i * 3 + 1]!) * S);
@@ -234,13 +270,16 @@ describe.skipIf(!chromium)('no orphan Chromium', () => {
     process.env.GANON_MP_TAG = tag; // inherited by the Chromium this process starts
     try {
       let seen = 0;
+      let groups: number[] = [];
       await expect(withLandmarker('mediapipe', {}, async (l) => {
         await l.landmarks([img]);
-        seen = chromiumOf(tag).length;
+        groups = groupsOf(tag);
+        seen = tagged(tag, groups).length;
         throw new Error('boom');
       })).rejects.toThrow('boom');
-      expect(seen).toBeGreaterThan(0);
-      expect(await until(() => chromiumOf(tag).length === 0, 5_000), JSON.stringify(chromiumOf(tag))).toBe(true);
+      expect(groups).toHaveLength(1);
+      expect(seen).toBeGreaterThan(2); // browser and its zygote children
+      expect(await until(() => tagged(tag, groups).length === 0, 5_000), JSON.stringify(tagged(tag, groups))).toBe(true);
     } finally {
       if (before === undefined) delete process.env.GANON_MP_TAG;
       else process.env.GANON_MP_TAG = before;
@@ -255,7 +294,8 @@ describe.skipIf(!chromium)('no orphan Chromium', () => {
       const r = await interrupt(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe'], signal, tag, tmp);
       expect(r.sawChromium, r.stderr).toBe(true);
       expect(r.code, r.stderr).toBe(code);
-      expect(await until(() => tagged(tag).length === 0, 5_000), JSON.stringify(tagged(tag))).toBe(true);
+      expect(r.seen).toBeGreaterThan(3); // node, browser, zygote children
+      expect(await until(() => tagged(tag, r.groups).length === 0, 5_000), JSON.stringify(tagged(tag, r.groups))).toBe(true);
       // the browser's temporary profile is removed too
       expect(readdirSync(tmp).filter((f) => f.startsWith('playwright_chromiumdev_profile'))).toEqual([]);
     }, 120_000);
@@ -268,18 +308,21 @@ describe.skipIf(!chromium)('no orphan Chromium', () => {
     const r = await interrupt(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe'], 'SIGKILL', tag, tmp);
     expect(r.sawChromium).toBe(true);
     expect(r.signal).toBe('SIGKILL');
-    expect(await until(() => tagged(tag).length === 0, 10_000), JSON.stringify(tagged(tag))).toBe(true);
+    expect(r.seen).toBeGreaterThan(3);
+    expect(await until(() => tagged(tag, r.groups).length === 0, 10_000), JSON.stringify(tagged(tag, r.groups))).toBe(true);
     rmSync(tmp, { recursive: true, force: true }); // nothing can remove the profile after SIGKILL but its TMPDIR's owner
   }, 120_000);
 
-  it('a model file MediaPipe cannot read: exit 2 with its reason, nothing left running', () => {
+  it('a model file MediaPipe cannot read: exit 2 with its reason, nothing left running', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-mp-'));
     const tag = randomBytes(6).toString('hex');
     writeFileSync(join(dir, 'bad.task'), randomBytes(4096));
+    const before = chromiumPids();
     const r = ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe', '--mediapipe-model', join(dir, 'bad.task')], { GANON_MP_TAG: tag });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/MediaPipe in Chromium did not start: .*zip archive/);
     expect(tagged(tag)).toEqual([]);
+    expect(await until(() => newChromium(before).length === 0, 5_000), JSON.stringify(newChromium(before))).toBe(true);
   });
 });
 
@@ -288,6 +331,7 @@ describe.skipIf(!chromium)('ganon landmarks --landmarks mediapipe', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-mp-'));
     const log = join(dir, 'net.log');
     const tag = randomBytes(6).toString('hex');
+    const before = chromiumPids();
     const r = ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe', '--json'], {
       NODE_OPTIONS: `--import=${repoRoot}test/helpers/no-network.mjs`, GANON_NET_LOG: log, GANON_MP_TAG: tag,
     });
@@ -298,13 +342,15 @@ describe.skipIf(!chromium)('ganon landmarks --landmarks mediapipe', () => {
     expect(json.faces[0]!.landmarks).toHaveLength(478);
     expect(Buffer.from((await decodeImage(join(dir, 'lm.png'))).data).equals(Buffer.from((await decodeImage(GOLDEN_PNG)).data))).toBe(true);
     expect(tagged(tag)).toEqual([]);
+    expect(await until(() => newChromium(before).length === 0, 5_000), JSON.stringify(newChromium(before))).toBe(true);
   }, 120_000);
 
-  it('preprocess (golden points in the manifest) and anonymize take --landmarks mediapipe', () => {
+  it('preprocess (golden points in the manifest) and anonymize take --landmarks mediapipe', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-mp-'));
     const input = join(dir, 'in');
     spawnSync('mkdir', ['-p', input]);
     writeFileSync(join(input, 'astronaut.png'), readFileSync(ASTRONAUT));
+    const before = chromiumPids();
     const pre = ganon(['preprocess', '--dataset', 'folder', '--input', input, '--out', join(dir, 'pre'), '--landmarks', 'mediapipe', '--json']);
     expect(pre.code, pre.stderr).toBe(0);
     expect(pre.stderr).toMatch(/landmarks: mediapipe/);
@@ -318,5 +364,6 @@ describe.skipIf(!chromium)('ganon landmarks --landmarks mediapipe', () => {
     expect(anon.code, anon.stderr).toBe(0);
     expect(anon.stderr).toMatch(/landmarks: mediapipe/);
     expect(JSON.parse(anon.stdout)).toMatchObject({ faces: 1, errors: 0 });
+    expect(await until(() => newChromium(before).length === 0, 5_000), JSON.stringify(newChromium(before))).toBe(true);
   }, 180_000);
 });
