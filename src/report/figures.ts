@@ -357,7 +357,7 @@ export function ganSampleFigure(run: GanTrainingRunData, label: string): ImageFi
   return {
     type: 'image', id: `training-samples-${label}`, paper: 'Training samples', section: 'training',
     title: `Newest sample grid of ${run.name} (${basename(last)})`,
-    caption: 'Columns: face, landmark image, generated face, for the run\'s fixed sample pairs (written by `ganon train`).',
+    caption: 'Rows: face, landmark image, generated face; one column per fixed sample pair of the run (written by `ganon train`).',
     path: last, inputs: run.provenance, notes: [],
   };
 }
