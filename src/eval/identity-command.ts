@@ -14,6 +14,7 @@ import { InputError } from '../errors.js';
 import { loadProxyEmbedder, type Embedder } from './embed.js';
 import { loadFacenet512Embedder } from './facenet512.js';
 import { embedderLabel } from './identity.js';
+import { NAME_MAP_HELP, parseNameMap } from './identity-names.js';
 import { parseBaselineList, parseMethodArg, runIdentity } from './identity-run.js';
 
 const EMBEDDERS = ['proxy', 'facenet512'] as const;
@@ -32,8 +33,9 @@ export function identityCommand(y: Argv) {
   return y
     .command('identity', 'cosine distance of each method\'s faces to the originals, re-identification rank-1/5, Wilcoxon vs a reference (paper Table 1)', (a) => a
       .option('original', { type: 'string', demandOption: true, describe: 'directory of original images (recursive); the first face of each is used' })
-      .option('method', { type: 'string', array: true, describe: 'NAME=DIR, repeatable: crop outputs named {faceIndex}_{basename}, or full frames at the same relative path' })
+      .option('method', { type: 'string', array: true, describe: 'NAME=DIR, repeatable: outputs matched to the originals by --name-map (default: crop outputs named {faceIndex}_{basename}, or full frames at the same relative path)' })
       .option('baselines', { type: 'string', array: true, describe: "baselines computed on each original's aligned crop and scored like a method, e.g. pixelate:8,pixelate:16,blur:9,blur:17,mask" })
+      .option('name-map', { type: 'string', default: 'auto', describe: NAME_MAP_HELP })
       .option('reference', { type: 'string', describe: 'method the others are tested against (default the first --method, else the first baseline)' })
       .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: EMBEDDER_HELP })
       .option('weights', { type: 'string', describe: 'embedder weights (facenet512: facenet512_weights.h5)' })
@@ -49,13 +51,14 @@ export function identityCommand(y: Argv) {
       if (a.threshold !== undefined && !Number.isFinite(a.threshold)) throw new InputError(`--threshold must be a number (got ${a.threshold})`);
       const methods = ((a.method as string[] | undefined) ?? []).map(parseMethodArg);
       const baselines = parseBaselineList(a.baselines as string[] | undefined);
+      const nameMap = parseNameMap(a.nameMap);
       if (methods.length === 0 && baselines.length === 0) throw new InputError('name at least one --method NAME=DIR or --baselines');
       const embedder = await loadEmbedder(a.embedder, a.weights);
       // DeepFace's cosine threshold for Facenet512 is 0.30 (the paper's); the proxy has none
       const threshold = a.threshold ?? (embedder.proxy ? undefined : 0.3);
       try {
         const run = await runIdentity({
-          original: a.original, methods, baselines, embedder, size: a.imageSize, outDir: a.out, threshold: threshold ?? null,
+          original: a.original, methods, baselines, nameMap, embedder, size: a.imageSize, outDir: a.out, threshold: threshold ?? null,
           reference: a.reference, seed: a.seed,
           onProgress: a.json ? undefined : (stage, done, total) => { if (done === total || done % 50 === 0) process.stderr.write(`[${stage}] ${done}/${total}\n`); },
         });

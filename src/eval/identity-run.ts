@@ -5,16 +5,14 @@
  *    extractFaces (detect, align, letterbox to S x S); the FIRST face of each
  *    file is embedded and its transform `toOriginal` kept. Files without a face
  *    or that fail to decode are recorded, never dropped.
- * 2. Each method directory is matched to the originals, per original `rel`:
- *    - crop outputs: `{dir(rel)}/0_{basename}` (the `{faceIndex}_{basename}`
- *      naming of `ganon anonymize --mode crop` and the authors' tool), embedded as is;
- *    - else full frames at the same relative path (or `rel.png`, frame mode's
- *      name for formats it cannot write): the method frame must have the
- *      original's size; it is resampled (bilinear) into the S x S crop through
- *      the ORIGINAL's stored transform, so every method is scored on the
- *      original's geometry;
- *    - else the face is 'missing'. Method files matched to no original are
- *      'extra' rows. Nothing is silently dropped.
+ * 2. Each method directory is matched to the originals by a name map
+ *    (src/eval/identity-names.ts: auto = `{faceIndex}_{basename}` crops, else
+ *    the full frame at the same relative path; same; reference = the authors'
+ *    split('-')[-1]; csv). Crops are embedded as they are; full frames must have
+ *    the original's size and are resampled (bilinear) into the S x S crop through
+ *    the ORIGINAL face's stored transform, so every method is scored on the
+ *    original's geometry. Faces without a file are 'missing'; method files
+ *    matched to no original are 'extra' rows. Nothing is silently dropped.
  * 2b. Baselines (`baselines`: pixelate:N, blur:K[:box], mask) are computed on
  *    each original's aligned crop with src/pipeline/baselines.ts while the
  *    originals are read, and scored like a method (match 'baseline').
@@ -39,12 +37,15 @@ import { gitCommit, toolkitVersion } from '../util/provenance.js';
 import type { Embedder } from './embed.js';
 import { computeIdentity, embedderLabel, formatTable1, type IdentityResult, type KeyedEmbedding } from './identity.js';
 import { cropOutputName } from '../pipeline/anonymize.js';
+import { matchNames, referenceKey, type Candidate, type NameMap } from './identity-names.js';
 
 export type RowStatus = 'ok' | 'missing' | 'no_face' | 'error' | 'extra';
 
 export interface IdentityRow {
   /** Original file, relative to the originals root ('' for extra files). */
   original: string;
+  /** The original's face index (detector order, as `ganon anonymize` numbers crops); -1 when no face is concerned (no face, unreadable original, extra file). */
+  face: number;
   method: string;
   /** Method file used (relative to the method dir); '' when missing. */
   file: string;
@@ -64,6 +65,8 @@ export interface IdentityRunOptions {
   /** Baselines computed on each original's aligned crop (pixelate:N, blur:K[:box], mask), scored like any method. */
   baselines?: (string | Method)[];
   embedder: Embedder;
+  /** How method files are matched to originals (default auto: crop names, else the same path). */
+  nameMap?: NameMap;
   /** Side S of the aligned crop (default 512). */
   size?: number;
   outDir: string;
@@ -155,7 +158,10 @@ export function applyBaseline(m: Method, img: RgbImage): RgbImage {
   }
 }
 
-interface OriginalFace { rel: string; key: string; width: number; height: number; toOriginal: Affine; embedding: Float32Array }
+interface OriginalFace { rel: string; faceIndex: number; key: string; width: number; height: number; toOriginal: Affine; embedding: Float32Array }
+
+/** The key of one original face in the metrics. */
+export const faceKey = (rel: string, faceIndex: number): string => `${rel}#${faceIndex}`;
 
 /** Embeds a batch; if the batch fails on bad input, embeds one at a time so one face's error stays its own. */
 async function embedSafe(embedder: Embedder, faces: RgbImage[]): Promise<(Float32Array | Error)[]> {
@@ -206,46 +212,55 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   // 1. originals, and each baseline computed on the original's aligned crop
   const originals: OriginalFace[] = [];
   const failed = new Map<string, { status: 'no_face' | 'error'; message: string }>();
+  const sizes = new Map<string, { width: number; height: number }>();
   const baselineFaces = new Map(baselines.map((b) => [b.name, [] as KeyedEmbedding[]]));
   const baselineErrors = new Map(baselines.map((b) => [b.name, new Map<string, string>()]));
-  let pending: { rel: string; img: RgbImage; face: RgbImage; toOriginal: Affine }[] = [];
+  let pending: { rel: string; faceIndex: number; face: RgbImage; toOriginal: Affine }[] = [];
   const flush = async () => {
     const embs = await timedEmbed(pending.map((p) => p.face));
     const ok: typeof pending = [];
     pending.forEach((p, i) => {
       const e = embs[i]!;
-      if (e instanceof Error) failed.set(p.rel, { status: 'error', message: `original: ${e.message}` });
+      const key = faceKey(p.rel, p.faceIndex);
+      if (e instanceof Error) failedFace.set(key, `original: ${e.message}`);
       else {
-        originals.push({ rel: p.rel, key: p.rel, width: p.img.width, height: p.img.height, toOriginal: p.toOriginal, embedding: e });
+        const { width, height } = sizes.get(p.rel)!;
+        originals.push({ rel: p.rel, faceIndex: p.faceIndex, key, width, height, toOriginal: p.toOriginal, embedding: e });
         ok.push(p);
       }
     });
     for (const b of baselines) {
-      const items: { rel: string; img: RgbImage }[] = [];
+      const items: { key: string; img: RgbImage }[] = [];
       for (const p of ok) {
+        const key = faceKey(p.rel, p.faceIndex);
         try {
-          items.push({ rel: p.rel, img: applyBaseline(b.m, p.face) });
+          items.push({ key, img: applyBaseline(b.m, p.face) });
         } catch (e) {
           if (!(e instanceof InputError)) throw e;
-          baselineErrors.get(b.name)!.set(p.rel, e.message);
+          baselineErrors.get(b.name)!.set(key, e.message);
         }
       }
       const bembs = await timedEmbed(items.map((x) => x.img));
       items.forEach((x, i) => {
         const e = bembs[i]!;
-        if (e instanceof Error) baselineErrors.get(b.name)!.set(x.rel, e.message);
-        else baselineFaces.get(b.name)!.push({ key: x.rel, embedding: e });
+        if (e instanceof Error) baselineErrors.get(b.name)!.set(x.key, e.message);
+        else baselineFaces.get(b.name)!.push({ key: x.key, embedding: e });
       });
     }
     pending = [];
   };
+  /** Faces whose original embedding failed: key -> message. */
+  const failedFace = new Map<string, string>();
+  /** Detected faces per original (face indices). */
+  const facesOf = new Map<string, number[]>();
   for (const [i, [abs, rel]] of originalFiles.entries()) {
     try {
       const img = await decodeImage(abs, rel);
-      const faces = await extractFaces(img, { size, margin: 0, detect: opts.detect ?? DEFAULT_DETECT });
-      const f = faces[0];
-      if (!f) failed.set(rel, { status: 'no_face', message: 'no face found in the original' });
-      else pending.push({ rel, img: { width: img.width, height: img.height, data: new Uint8Array(0) }, face: f.image, toOriginal: f.toOriginal });
+      sizes.set(rel, { width: img.width, height: img.height });
+      const faces = (await extractFaces(img, { size, margin: 0, detect: opts.detect ?? DEFAULT_DETECT })).slice(0, 1);
+      if (faces.length === 0) failed.set(rel, { status: 'no_face', message: 'no face found in the original' });
+      facesOf.set(rel, faces.map((f) => f.faceIndex));
+      for (const f of faces) pending.push({ rel, faceIndex: f.faceIndex, face: f.image, toOriginal: f.toOriginal });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       failed.set(rel, { status: 'error', message: e.message });
@@ -256,76 +271,105 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   await flush();
 
   // 2. methods
+  const nameMap = opts.nameMap ?? { kind: 'auto' };
   const rows: IdentityRow[] = [];
   const methodFaces: { name: string; faces: KeyedEmbedding[] }[] = [];
   const methodCounts: Record<string, MethodCounts> = {};
   const originalOrder = originalFiles.map(([, rel]) => rel);
-  const byRel = new Map(originals.map((o) => [o.rel, o]));
+  const byKey = new Map(originals.map((o) => [o.key, o]));
+  const tally = (counts: MethodCounts, r: IdentityRow) => {
+    if (r.status === 'ok') counts.ok++;
+    else if (r.status === 'missing') { counts.missing++; counts.missingFiles.push(r.face > 0 ? `${r.original} (face ${r.face})` : r.original); }
+    else if (r.status === 'no_face') counts.noFace++;
+    else if (r.status === 'error') counts.error++;
+  };
   for (const m of opts.methods) {
-    const files = new Map(listInputs([m.dir]).map(([abs, rel]) => [rel, abs]));
-    const used = new Set<string>();
+    const listed = listInputs([m.dir]);
+    const files = new Map(listed.map(([abs, rel]) => [rel, abs]));
+    const match = matchNames(nameMap, originalOrder, listed.map(([, rel]) => rel));
     const faces: KeyedEmbedding[] = [];
     const counts: MethodCounts = { ok: 0, missing: 0, error: 0, noFace: 0, extra: 0, extraFiles: [], missingFiles: [] };
-    const methodRows = new Map<string, IdentityRow>();
-    let batch: { rel: string; row: IdentityRow; face: RgbImage }[] = [];
+    const methodRows: IdentityRow[] = [];
+    let batch: { key: string; row: IdentityRow; face: RgbImage }[] = [];
     const flushMethod = async () => {
       const embs = await timedEmbed(batch.map((b) => b.face));
       batch.forEach((b, i) => {
         const e = embs[i]!;
         if (e instanceof Error) Object.assign(b.row, { status: 'error', message: e.message });
-        else faces.push({ key: b.rel, embedding: e });
+        else faces.push({ key: b.key, embedding: e });
       });
       batch = [];
     };
+    const missingMessage = (rel: string, k: number): string => {
+      switch (nameMap.kind) {
+        case 'auto': return `no '${cropOutputName(rel, k)}' (crop output) or '${rel}' (full frame) in ${m.dir}`;
+        case 'same': return `no '${rel}' (full frame) in ${m.dir}`;
+        case 'reference': return `no file named '...-${referenceKey(rel).split('/').at(-1)}' or '${referenceKey(rel).split('/').at(-1)}' (--name-map reference) in ${m.dir}`;
+        case 'csv': return `${nameMap.path} names no file for '${rel}'${k > 0 ? ` face ${k}` : ''}`;
+      }
+    };
     for (const [i, rel] of originalOrder.entries()) {
-      const row: IdentityRow = { original: rel, method: m.name, file: '', match: '', status: 'ok', distance: NaN, rank: 0, message: '' };
-      methodRows.set(rel, row);
-      const cropName = cropOutputName(rel, 0);
-      const frameName = files.has(rel) ? rel : files.has(`${rel}.png`) ? `${rel}.png` : null;
-      // claim this original's files even when the original failed, so they are not reported as extra
-      if (files.has(cropName)) used.add(cropName);
-      if (frameName) used.add(frameName);
+      const candidates = match.byOriginal.get(rel) ?? [];
       const fail = failed.get(rel);
-      const o = byRel.get(rel);
-      if (fail || !o) {
-        Object.assign(row, { status: fail?.status ?? 'error', message: fail?.message ?? 'original not embedded', file: files.has(cropName) ? cropName : frameName ?? '' });
+      const base = { original: rel, method: m.name, file: '', match: '' as IdentityRow['match'], status: 'ok' as RowStatus, distance: NaN, rank: 0, message: '' };
+      if (fail) {
+        methodRows.push({ ...base, face: -1, status: fail.status, message: fail.message, file: candidates[0]?.file ?? '' });
         continue;
       }
-      try {
-        if (files.has(cropName)) {
-          Object.assign(row, { file: cropName, match: 'crop' });
-          batch.push({ rel, row, face: await decodeImage(files.get(cropName)!, cropName) });
-        } else if (frameName) {
-          Object.assign(row, { file: frameName, match: 'frame' });
-          const frame = await decodeImage(files.get(frameName)!, frameName);
-          if (frame.width !== o.width || frame.height !== o.height) {
-            throw new InputError(`full-frame output '${frameName}' is ${frame.width}x${frame.height}, the original is ${o.width}x${o.height}`);
-          }
-          batch.push({ rel, row, face: resampleCrop(frame, o.toOriginal, size) });
-        } else {
-          Object.assign(row, { status: 'missing', message: `no '${cropName}' (crop output) or '${rel}' (full frame) in ${m.dir}` });
+      const problem = match.problems.get(rel);
+      const decoded = new Map<string, RgbImage>();
+      const decode = async (file: string) => {
+        let d = decoded.get(file);
+        if (!d) { d = await decodeImage(files.get(file)!, file); decoded.set(file, d); }
+        return d;
+      };
+      for (const k of facesOf.get(rel) ?? []) {
+        const key = faceKey(rel, k);
+        const row: IdentityRow = { ...base, face: k };
+        methodRows.push(row);
+        const o = byKey.get(key);
+        if (!o) { Object.assign(row, { status: 'error', message: failedFace.get(key) ?? 'original not embedded' }); continue; }
+        if (problem) { Object.assign(row, { status: 'error', message: problem }); continue; }
+        const c: Candidate | undefined = candidates.find((x) => x.face === k) ?? candidates.find((x) => x.face === null);
+        if (!c) {
+          const absent = match.absent.get(rel)?.find((a) => a.face === k || a.face === null);
+          Object.assign(row, { status: 'missing', message: absent?.message ?? missingMessage(rel, k) });
+          continue;
         }
-      } catch (e) {
-        if (!(e instanceof InputError)) throw e;
-        Object.assign(row, { status: 'error', message: e.message });
+        row.file = c.file;
+        try {
+          const im = await decode(c.file);
+          const sameSize = im.width === o.width && im.height === o.height;
+          if (c.how === 'crop') {
+            row.match = 'crop';
+            batch.push({ key, row, face: im });
+          } else if (c.how === 'frame' || sameSize) {
+            if (!sameSize) throw new InputError(`full-frame output '${c.file}' is ${im.width}x${im.height}, the original is ${o.width}x${o.height}`);
+            row.match = 'frame';
+            batch.push({ key, row, face: resampleCrop(im, o.toOriginal, size) });
+          } else if (c.face !== null || k === 0) {
+            // a file of another size than the original: the face's own crop (CIAGAN, other tools' crops)
+            Object.assign(row, { match: 'crop', message: `${im.width}x${im.height}, not the original's ${o.width}x${o.height}: scored as the crop of face ${k} (${c.via})` });
+            batch.push({ key, row, face: im });
+          } else {
+            Object.assign(row, { status: 'missing', message: `'${c.file}' is a ${im.width}x${im.height} crop, taken as face 0; no file for face ${k}` });
+          }
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          Object.assign(row, { status: 'error', message: e.message });
+        }
+        if (batch.length >= CHUNK) await flushMethod();
       }
-      if (batch.length >= CHUNK) await flushMethod();
       opts.onProgress?.(m.name, i + 1, originalOrder.length);
     }
     await flushMethod();
     methodFaces.push({ name: m.name, faces });
-    rows.push(...methodRows.values());
-    for (const [rel] of files) {
-      if (used.has(rel)) continue;
-      rows.push({ original: '', method: m.name, file: rel, match: '', status: 'extra', distance: NaN, rank: 0, message: 'matches no original (extra file)' });
+    rows.push(...methodRows);
+    for (const r of methodRows) tally(counts, r);
+    for (const x of match.extra) {
+      rows.push({ original: '', face: -1, method: m.name, file: x.file, match: '', status: 'extra', distance: NaN, rank: 0, message: x.message });
       counts.extra++;
-      counts.extraFiles.push(rel);
-    }
-    for (const r of methodRows.values()) {
-      if (r.status === 'ok') counts.ok++;
-      else if (r.status === 'missing') { counts.missing++; counts.missingFiles.push(r.original); }
-      else if (r.status === 'no_face') counts.noFace++;
-      else if (r.status === 'error') counts.error++;
+      counts.extraFiles.push(x.file);
     }
     methodCounts[m.name] = counts;
   }
@@ -335,15 +379,20 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
     const errors = baselineErrors.get(b.name)!;
     const counts: MethodCounts = { ok: 0, missing: 0, error: 0, noFace: 0, extra: 0, extraFiles: [], missingFiles: [] };
     for (const rel of originalOrder) {
-      const row: IdentityRow = { original: rel, method: b.name, file: '', match: 'baseline', status: 'ok', distance: NaN, rank: 0, message: '' };
       const fail = failed.get(rel);
-      if (fail) Object.assign(row, { status: fail.status, message: fail.message, match: '' });
-      else if (errors.has(rel)) Object.assign(row, { status: 'error', message: errors.get(rel)! });
-      else if (!embeddedKeys.has(rel)) Object.assign(row, { status: 'error', message: 'original not embedded' });
-      if (row.status === 'ok') counts.ok++;
-      else if (row.status === 'no_face') counts.noFace++;
-      else counts.error++;
-      rows.push(row);
+      const base = { original: rel, method: b.name, file: '', match: 'baseline' as IdentityRow['match'], status: 'ok' as RowStatus, distance: NaN, rank: 0, message: '' };
+      const bRows: IdentityRow[] = fail
+        ? [{ ...base, face: -1, match: '', status: fail.status, message: fail.message }]
+        : (facesOf.get(rel) ?? []).map((k) => {
+          const key = faceKey(rel, k);
+          const row: IdentityRow = { ...base, face: k };
+          if (!byKey.has(key)) Object.assign(row, { status: 'error', message: failedFace.get(key) ?? 'original not embedded' });
+          else if (errors.has(key)) Object.assign(row, { status: 'error', message: errors.get(key)! });
+          else if (!embeddedKeys.has(key)) Object.assign(row, { status: 'error', message: 'not embedded' });
+          return row;
+        });
+      for (const r of bRows) tally(counts, r);
+      rows.push(...bRows);
     }
     methodFaces.push({ name: b.name, faces });
     methodCounts[b.name] = counts;
@@ -356,17 +405,17 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
     methods: methodFaces, reference: opts.reference, seed: opts.seed, resamples: opts.resamples,
   });
   for (const ms of result.methods) {
-    const byKey = new Map(ms.pairs.map((p) => [p.key, p]));
+    const pairByKey = new Map(ms.pairs.map((p) => [p.key, p]));
     for (const r of rows) {
       if (r.method !== ms.name || r.status !== 'ok') continue;
-      const p = byKey.get(r.original);
+      const p = pairByKey.get(faceKey(r.original, r.face));
       if (p) { r.distance = p.distance; r.rank = p.rank; }
     }
   }
   const counts = {
     originals: originalFiles.length, faces: originals.length,
     noFace: [...failed.values()].filter((f) => f.status === 'no_face').length,
-    errors: [...failed.values()].filter((f) => f.status === 'error').length,
+    errors: [...failed.values()].filter((f) => f.status === 'error').length + failedFace.size,
     methods: methodCounts,
   };
   const table = formatTable1(result) + formatCounts(counts, embedder);
@@ -377,7 +426,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   await writeFileAtomic(join(opts.outDir, 'table1.md'), table);
   const runJson = {
     embedder: { name: embedder.name, proxy: embedder.proxy, dim: embedder.dim, label: embedderLabel(embedder) },
-    threshold, imageSize: size, reference: result.reference, seed: result.seed, resamples: result.resamples,
+    threshold, imageSize: size, nameMap: nameMap.kind === 'csv' ? `csv:${resolve(nameMap.path)}` : nameMap.kind, reference: result.reference, seed: result.seed, resamples: result.resamples,
     original: resolve(opts.original),
     methods: [...opts.methods.map((m) => ({ name: m.name, dir: resolve(m.dir) })), ...baselines.map((b) => ({ name: b.name, baseline: b.name }))],
     counts, embeddingsPerSecond,
@@ -401,7 +450,7 @@ function formatCounts(c: IdentityRun['counts'], e: Embedder): string {
 
 function rowsToArrow(rows: IdentityRow[], e: Embedder): Uint8Array {
   const t = tableFromArrays({
-    original: rows.map((r) => r.original), method: rows.map((r) => r.method), file: rows.map((r) => r.file),
+    original: rows.map((r) => r.original), face: Int32Array.from(rows.map((r) => r.face)), method: rows.map((r) => r.method), file: rows.map((r) => r.file),
     match: rows.map((r) => r.match), status: rows.map((r) => r.status),
     distance: Float64Array.from(rows.map((r) => r.distance)), rank: Int32Array.from(rows.map((r) => r.rank)),
     message: rows.map((r) => r.message), embedder: rows.map(() => e.name), proxy: rows.map(() => (e.proxy ? 'proxy' : '')),

@@ -2,15 +2,16 @@
  * The identity harness (src/eval/identity-run.ts) on real detections of astronaut.png
  * with a small deterministic test embedder (4 x 4 block means of the face, centred),
  * so every expected distance is computed here independently from the same crop:
- * on-the-fly baselines.
+ * on-the-fly baselines, --name-map (auto, same, reference, csv).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { cosineDistance, type Embedder } from '../../src/eval/embed.js';
-import { parseBaselineList, runIdentity } from '../../src/eval/identity-run.js';
+import { matchNames, parseNameMap, parseNameMapCsv, referenceKey } from '../../src/eval/identity-names.js';
+import { parseBaselineList, resampleCrop, runIdentity } from '../../src/eval/identity-run.js';
 import { decodeImage, writePng, type RgbImage } from '../../src/io/images.js';
 import { blur, mask, pixelate } from '../../src/pipeline/baselines.js';
 import { extractFaces, type FaceRecord } from '../../src/pipeline/faces.js';
@@ -46,6 +47,12 @@ const thumbEmbedder: Embedder = {
   embed: async (faces) => faces.map(thumb),
   dispose() {},
 };
+
+function mirror(im: RgbImage): RgbImage {
+  const data = new Uint8Array(im.data.length);
+  for (let y = 0; y < im.height; y++) for (let x = 0; x < im.width; x++) data.set(im.data.subarray((y * im.width + im.width - 1 - x) * 3, (y * im.width + im.width - x) * 3), (y * im.width + x) * 3);
+  return { width: im.width, height: im.height, data };
+}
 
 beforeAll(async () => {
   if (!existsSync(ASTRONAUT)) throw new Error(`${ASTRONAUT} is missing: run 'bash scripts/fetch-test-images.sh' (npm test runs it first)`);
@@ -107,5 +114,106 @@ describe('--baselines', () => {
     expect(run.result.methods.map((m) => [m.name, m.n])).toEqual([['blur:17', 1], ['pixelate:16', 1]]);
     await expect(runIdentity({ original: orig!, methods: [], embedder: thumbEmbedder, size: S, outDir: out! })).rejects.toThrow(/--method NAME=DIR or --baselines/);
     await expect(runIdentity({ original: orig!, methods: [{ name: 'mask', dir: orig! }], baselines: ['mask'], embedder: thumbEmbedder, size: S, outDir: out! })).rejects.toThrow(/unique/);
+  });
+});
+
+describe('--name-map: matching method files to originals', () => {
+  it("reference: the authors' split('-')[-1] key, within the file's directory", () => {
+    expect(referenceKey('ganonymization-000001.jpg')).toBe('000001.jpg');
+    expect(referenceKey('sub/a-b-c.png')).toBe('sub/c.png');
+    expect(referenceKey('x.png')).toBe('x.png');
+    const m = matchNames({ kind: 'reference' }, ['000001.jpg', '000002.jpg', 'seg-000003.jpg'], ['ganon-000001.jpg', 'ganon-000003.jpg', 'ganon-000009.jpg', 'other-000001.jpg']);
+    expect(m.byOriginal.get('000001.jpg')).toEqual([{ file: 'ganon-000001.jpg', face: null, how: 'either', via: "reference key '000001.jpg'" }]);
+    expect(m.byOriginal.get('seg-000003.jpg')!.map((c) => c.file)).toEqual(['ganon-000003.jpg']);
+    expect(m.byOriginal.get('000002.jpg')).toEqual([]);
+    expect(m.extra.map((x) => x.file)).toEqual(['ganon-000009.jpg', 'other-000001.jpg']);
+    expect(m.extra[1]!.message).toContain("also 'ganon-000001.jpg'");
+    // one key shared by two originals: both are problems, the file is neither used nor extra
+    const amb = matchNames({ kind: 'reference' }, ['a-1.png', 'b-1.png'], ['x-1.png']);
+    expect([...amb.problems.keys()]).toEqual(['a-1.png', 'b-1.png']);
+    expect(amb.extra).toEqual([]);
+  });
+
+  it('auto: {faceIndex}_{basename} crops (any face, .png appended for other formats), else the same path', () => {
+    const m = matchNames({ kind: 'auto' }, ['a.png', 'sub/b.jpg', 'c.bmp', 'd.jpg'], ['0_a.png', '1_a.png', 'sub/0_b.jpg', '0_c.bmp.png', 'd.jpg', '7_zzz.png', 'stray.png']);
+    expect(m.byOriginal.get('a.png')!.map((c) => [c.file, c.face, c.how])).toEqual([['0_a.png', 0, 'crop'], ['1_a.png', 1, 'crop']]);
+    expect(m.byOriginal.get('sub/b.jpg')!.map((c) => c.file)).toEqual(['sub/0_b.jpg']);
+    expect(m.byOriginal.get('c.bmp')!.map((c) => c.file)).toEqual(['0_c.bmp.png']);
+    expect(m.byOriginal.get('d.jpg')).toEqual([{ file: 'd.jpg', face: null, how: 'frame', via: 'same path' }]);
+    expect(m.extra.map((x) => x.file)).toEqual(['7_zzz.png', 'stray.png']);
+    const same = matchNames({ kind: 'same' }, ['a.png', 'd.jpg'], ['0_a.png', 'd.jpg.png']);
+    expect(same.byOriginal.get('a.png')).toEqual([]);
+    expect(same.byOriginal.get('d.jpg')!.map((c) => c.file)).toEqual(['d.jpg.png']);
+    expect(same.extra.map((x) => x.file)).toEqual(['0_a.png']);
+  });
+
+  it('csv: header original,file|method_file[,face]; duplicates, absent files and unknown originals are reported', () => {
+    expect(parseNameMapCsv('original,method_file\na.png,"x, 1.png"\n', 'm.csv')).toEqual([{ original: 'a.png', file: 'x, 1.png', face: null, line: 2 }]);
+    expect(parseNameMapCsv('file,original,face\n./x.png,sub\\\\b.png,1\ny.png,c.png,\n', 'm.csv')).toEqual([
+      { original: 'sub/b.png', file: 'x.png', face: 1, line: 2 }, { original: 'c.png', file: 'y.png', face: null, line: 3 },
+    ]);
+    expect(() => parseNameMapCsv('a,b\n1,2\n', 'm.csv')).toThrow(/original and file/);
+    expect(() => parseNameMapCsv('original,file,face\na.png,x.png,first\n', 'm.csv')).toThrow(/line 2: face/);
+    expect(() => parseNameMap('csv:/nonexistent/map.csv')).toThrow(InputError);
+    expect(() => parseNameMap('nope')).toThrow(/auto, same, reference or csv:FILE/);
+    expect(parseNameMap(undefined)).toEqual({ kind: 'auto' });
+    const map = { kind: 'csv' as const, path: 'm.csv', pairs: parseNameMapCsv('original,file,face\na.png,000.png,\nb.png,001.png,0\nb.png,002.png,0\nc.png,gone.png,\nz.png,003.png,\n', 'm.csv') };
+    const m = matchNames(map, ['a.png', 'b.png', 'c.png'], ['000.png', '001.png', '002.png', '003.png', '004.png']);
+    expect(m.byOriginal.get('a.png')).toEqual([{ file: '000.png', face: null, how: 'either', via: 'm.csv line 2' }]);
+    expect(m.problems.get('b.png')).toBe("m.csv: lines 3 and 4 both map 'b.png' face 0");
+    expect(m.absent.get('c.png')).toEqual([{ face: null, message: "'gone.png' (m.csv line 5) is not in the method directory" }]);
+    expect(m.extra).toEqual([
+      { file: '003.png', message: "m.csv line 6: original 'z.png' is not under --original" },
+      { file: '004.png', message: 'matches no original (extra file)' },
+    ]);
+  });
+});
+
+describe('--name-map in the harness', () => {
+  let faceB: FaceRecord;
+  let mirrored: RgbImage;
+  beforeAll(async () => {
+    mirrored = mirror(img);
+    faceB = (await extractFaces(mirrored, { size: S, margin: 0, detect: DEFAULT_DETECT }))[0]!;
+  });
+
+  it('reference: a same-size file is a full frame cropped through the original transform, another size is the face crop', async () => {
+    const [orig, dp2, out] = tmp('orig/sub', 'dp2/sub', 'run');
+    const o = join(orig!, '..');
+    const d = join(dp2!, '..');
+    await writePng(join(o, 'a.png'), img);
+    await writePng(join(o, 'sub', 'b.png'), mirrored);
+    const frame = blur(img, 9);
+    await writePng(join(d, 'dp2-a.png'), frame);
+    await writePng(join(d, 'sub', 'dp2-b.png'), pixelate(faceB.image, 8)); // a 128 x 128 crop
+    await writePng(join(d, 'dp2-zzz.png'), faceB.image);
+    const run = await runIdentity({ original: o, methods: [{ name: 'dp2', dir: d }], nameMap: parseNameMap('reference'), embedder: thumbEmbedder, size: S, outDir: out! });
+    const r = new Map(run.rows.map((x) => [x.original || x.file, x]));
+    expect(r.get('a.png')).toMatchObject({ status: 'ok', match: 'frame', file: 'dp2-a.png', face: 0 });
+    expect(r.get('a.png')!.distance).toBeCloseTo(cosineDistance(thumb(face.image), thumb(resampleCrop(frame, face.toOriginal, S))), 6);
+    expect(r.get('sub/b.png')).toMatchObject({ status: 'ok', match: 'crop', file: 'sub/dp2-b.png', face: 0 });
+    expect(r.get('sub/b.png')!.message).toContain("not the original's");
+    expect(r.get('sub/b.png')!.distance).toBeCloseTo(cosineDistance(thumb(faceB.image), thumb(pixelate(faceB.image, 8))), 6);
+    expect(r.get('dp2-zzz.png')).toMatchObject({ status: 'extra', face: -1 });
+    expect(run.counts.methods.dp2).toMatchObject({ ok: 2, missing: 0, extra: 1 });
+    expect(JSON.parse(readFileSync(join(out!, 'run.json'), 'utf8')).nameMap).toBe('reference');
+  });
+
+  it('csv: explicit pairs; a file the CSV names but the folder lacks is missing, an unknown original makes an extra', async () => {
+    const [orig, ci, out] = tmp('orig', 'ciagan', 'run');
+    await writePng(join(orig!, 'a.png'), img);
+    await writePng(join(orig!, 'b.png'), mirrored);
+    await writePng(join(ci!, '000000.png'), pixelate(face.image, 16));
+    await writePng(join(ci!, '000001.png'), pixelate(faceB.image, 16));
+    const csv = join(out!, 'map.csv');
+    writeFileSync(csv, 'original,method_file\na.png,000000.png\nb.png,000002.png\nnothere.png,000001.png\n');
+    const run = await runIdentity({ original: orig!, methods: [{ name: 'ciagan', dir: ci! }], nameMap: parseNameMap(`csv:${csv}`), embedder: thumbEmbedder, size: S, outDir: join(out!, 'r') });
+    const r = new Map(run.rows.map((x) => [x.original || x.file, x]));
+    expect(r.get('a.png')).toMatchObject({ status: 'ok', match: 'crop', file: '000000.png' });
+    expect(r.get('a.png')!.distance).toBeCloseTo(cosineDistance(thumb(face.image), thumb(pixelate(face.image, 16))), 6);
+    expect(r.get('b.png')).toMatchObject({ status: 'missing', file: '' });
+    expect(r.get('b.png')!.message).toContain("'000002.png' (");
+    expect(r.get('000001.png')).toMatchObject({ status: 'extra' });
+    expect(r.get('000001.png')!.message).toContain("original 'nothere.png' is not under --original");
   });
 });
