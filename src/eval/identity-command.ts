@@ -32,7 +32,7 @@ async function loadEmbedder(name: string | undefined, weights: string | undefine
 export function identityCommand(y: Argv) {
   return y
     .command('identity', 'cosine distance of each method\'s faces to the originals, re-identification rank-1/5, Wilcoxon vs a reference (paper Table 1)', (a) => a
-      .option('original', { type: 'string', demandOption: true, describe: 'directory of original images (recursive); the first face of each is used' })
+      .option('original', { type: 'string', demandOption: true, describe: 'directory of original images (recursive); every face of each is scored (one row per face)' })
       .option('method', { type: 'string', array: true, describe: 'NAME=DIR, repeatable: outputs matched to the originals by --name-map (default: crop outputs named {faceIndex}_{basename}, or full frames at the same relative path)' })
       .option('baselines', { type: 'string', array: true, describe: "baselines computed on each original's aligned crop and scored like a method, e.g. pixelate:8,pixelate:16,blur:9,blur:17,mask" })
       .option('name-map', { type: 'string', default: 'auto', describe: NAME_MAP_HELP })

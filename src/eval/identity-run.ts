@@ -2,15 +2,16 @@
  * `ganon eval identity`: the Table 1 harness.
  *
  * 1. Originals: every image under `original` (recursive) goes through
- *    extractFaces (detect, align, letterbox to S x S); the FIRST face of each
- *    file is embedded and its transform `toOriginal` kept. Files without a face
- *    or that fail to decode are recorded, never dropped.
+ *    extractFaces (detect, align, letterbox to S x S); EVERY face of each file
+ *    is embedded (key `rel#faceIndex`, one row per face) and its transform
+ *    `toOriginal` kept. Files without a face or that fail to decode are
+ *    recorded, never dropped.
  * 2. Each method directory is matched to the originals by a name map
  *    (src/eval/identity-names.ts: auto = `{faceIndex}_{basename}` crops, else
  *    the full frame at the same relative path; same; reference = the authors'
  *    split('-')[-1]; csv). Crops are embedded as they are; full frames must have
  *    the original's size and are resampled (bilinear) into the S x S crop through
- *    the ORIGINAL face's stored transform, so every method is scored on the
+ *    each ORIGINAL face's own stored transform, so every method is scored on the
  *    original's geometry. Faces without a file are 'missing'; method files
  *    matched to no original are 'extra' rows. Nothing is silently dropped.
  * 2b. Baselines (`baselines`: pixelate:N, blur:K[:box], mask) are computed on
@@ -257,7 +258,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
     try {
       const img = await decodeImage(abs, rel);
       sizes.set(rel, { width: img.width, height: img.height });
-      const faces = (await extractFaces(img, { size, margin: 0, detect: opts.detect ?? DEFAULT_DETECT })).slice(0, 1);
+      const faces = await extractFaces(img, { size, margin: 0, detect: opts.detect ?? DEFAULT_DETECT });
       if (faces.length === 0) failed.set(rel, { status: 'no_face', message: 'no face found in the original' });
       facesOf.set(rel, faces.map((f) => f.faceIndex));
       for (const f of faces) pending.push({ rel, faceIndex: f.faceIndex, face: f.image, toOriginal: f.toOriginal });
@@ -366,7 +367,18 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
     methodFaces.push({ name: m.name, faces });
     rows.push(...methodRows);
     for (const r of methodRows) tally(counts, r);
-    for (const x of match.extra) {
+    // files matched to an original but used for none of its faces (e.g. a crop for a face the detector did not find)
+    const scored = new Set(methodRows.map((r) => r.file));
+    const unused: { file: string; message: string }[] = [];
+    for (const rel of originalOrder) {
+      if (failed.has(rel) || match.problems.has(rel)) continue;
+      const n = facesOf.get(rel)?.length ?? 0;
+      for (const c of match.byOriginal.get(rel) ?? []) {
+        if (scored.has(c.file) || unused.some((u) => u.file === c.file)) continue;
+        unused.push({ file: c.file, message: c.face !== null && c.face >= n ? `a file for face ${c.face} of '${rel}' (${c.via}), which has ${n} detected face(s)` : `matched to '${rel}' (${c.via}) but used for none of its faces` });
+      }
+    }
+    for (const x of [...unused, ...match.extra]) {
       rows.push({ original: '', face: -1, method: m.name, file: x.file, match: '', status: 'extra', distance: NaN, rank: 0, message: x.message });
       counts.extra++;
       counts.extraFiles.push(x.file);
@@ -438,7 +450,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
 }
 
 function formatCounts(c: IdentityRun['counts'], e: Embedder): string {
-  const lines = ['', '### Inputs', '', `Originals: ${c.originals} files, ${c.faces} faces embedded (first face per file), ${c.noFace} without a face, ${c.errors} errors. Embedder: ${embedderLabel(e)}.`, ''];
+  const lines = ['', '### Inputs', '', `Originals: ${c.originals} files, ${c.faces} faces embedded (every face of each file), ${c.noFace} files without a face, ${c.errors} errors. Embedder: ${embedderLabel(e)}.`, ''];
   lines.push('| Method | ok | missing | no face (original) | error | extra files |', '|---|---|---|---|---|---|');
   for (const [name, m] of Object.entries(c.methods)) lines.push(`| ${name} | ${m.ok} | ${m.missing} | ${m.noFace} | ${m.error} | ${m.extra} |`);
   for (const [name, m] of Object.entries(c.methods)) {

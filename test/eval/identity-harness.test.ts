@@ -217,3 +217,52 @@ describe('--name-map in the harness', () => {
     expect(r.get('000001.png')!.message).toContain("original 'nothere.png' is not under --original");
   });
 });
+
+describe('all faces per file', () => {
+  it('two faces: one row per face, crops {k}_{name}, the full frame cropped with each face transform', async () => {
+    // astronaut and its mirror image side by side: two faces in one file
+    const mirrored = mirror(img);
+    const w = img.width;
+    const pair: RgbImage = { width: 2 * w, height: img.height, data: new Uint8Array(2 * w * img.height * 3) };
+    for (let y = 0; y < img.height; y++) {
+      pair.data.set(img.data.subarray(y * w * 3, (y + 1) * w * 3), y * 2 * w * 3);
+      pair.data.set(mirrored.data.subarray(y * w * 3, (y + 1) * w * 3), (y * 2 + 1) * w * 3);
+    }
+    const faces = await extractFaces(pair, { size: S, margin: 0, detect: DEFAULT_DETECT });
+    expect(faces).toHaveLength(2);
+    const [orig, crops, frames, out] = tmp('orig', 'crops', 'frames', 'run');
+    await writePng(join(orig!, 'pair.png'), pair);
+    await writePng(join(orig!, 'single.png'), img);
+    // crop outputs for face 0 and 1 of pair.png (single.png's crop is absent)
+    await writePng(join(crops!, '0_pair.png'), pixelate(faces[0]!.image, 8));
+    await writePng(join(crops!, '1_pair.png'), blur(faces[1]!.image, 17));
+    await writePng(join(crops!, '2_pair.png'), faces[1]!.image); // no third face: an extra file
+    const frame = blur(pair, 9);
+    await writePng(join(frames!, 'pair.png'), frame);
+    await writePng(join(frames!, 'single.png'), blur(img, 9));
+    const run = await runIdentity({
+      original: orig!, methods: [{ name: 'crops', dir: crops! }, { name: 'frames', dir: frames! }], baselines: ['mask'],
+      embedder: thumbEmbedder, size: S, outDir: out!,
+    });
+    const row = (m: string, o: string, k: number) => run.rows.find((r) => r.method === m && r.original === o && r.face === k)!;
+    expect(run.counts).toMatchObject({ originals: 2, faces: 3 });
+    expect(run.result.gallery).toBe(3);
+    const e = faces.map((f) => thumb(f.image));
+    expect(row('crops', 'pair.png', 0)).toMatchObject({ status: 'ok', match: 'crop', file: '0_pair.png' });
+    expect(row('crops', 'pair.png', 0).distance).toBeCloseTo(cosineDistance(e[0]!, thumb(pixelate(faces[0]!.image, 8))), 6);
+    expect(row('crops', 'pair.png', 1)).toMatchObject({ status: 'ok', match: 'crop', file: '1_pair.png' });
+    expect(row('crops', 'pair.png', 1).distance).toBeCloseTo(cosineDistance(e[1]!, thumb(blur(faces[1]!.image, 17))), 6);
+    expect(row('crops', 'single.png', 0)).toMatchObject({ status: 'missing' });
+    for (const k of [0, 1]) {
+      expect(row('frames', 'pair.png', k)).toMatchObject({ status: 'ok', match: 'frame', file: 'pair.png' });
+      expect(row('frames', 'pair.png', k).distance).toBeCloseTo(cosineDistance(e[k]!, thumb(resampleCrop(frame, faces[k]!.toOriginal, S))), 6);
+      expect(row('mask', 'pair.png', k)).toMatchObject({ status: 'ok', match: 'baseline' });
+    }
+    // every face a row: 3 faces x 3 methods
+    expect(run.rows.filter((r) => r.status !== 'extra')).toHaveLength(9);
+    expect(run.counts.methods.crops).toMatchObject({ ok: 2, missing: 1, missingFiles: ['single.png'], extra: 1, extraFiles: ['2_pair.png'] });
+    expect(run.rows.find((r) => r.file === '2_pair.png')).toMatchObject({ status: 'extra', face: -1, message: "a file for face 2 of 'pair.png' (crop name), which has 2 detected face(s)" });
+    expect(run.result.methods.map((m) => [m.name, m.n])).toEqual([['crops', 2], ['frames', 3], ['mask', 3]]);
+    expect(run.table).toContain('3 faces embedded (every face of each file)');
+  });
+});
