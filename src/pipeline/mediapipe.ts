@@ -227,7 +227,8 @@ export class MediaPipeLandmarker {
   static async start(opts: MediaPipeOptions = {}): Promise<MediaPipeLandmarker> {
     const executable = opts.executable ?? findChromium();
     if (!executable) {
-      throw new ModelLoadError('--landmarks mediapipe needs Chromium: install it (Debian/Ubuntu: apt-get install chromium) or set GANON_CHROMIUM to its executable');
+      const given = process.env.GANON_CHROMIUM ? ` (GANON_CHROMIUM='${process.env.GANON_CHROMIUM}' does not exist)` : '';
+      throw new ModelLoadError(`--landmarks mediapipe needs Chromium${given}: install it (Debian/Ubuntu: apt-get install chromium) or set GANON_CHROMIUM to its executable`);
     }
     if (opts.modelPath !== undefined && !isFile(opts.modelPath)) throw new ModelLoadError(`--mediapipe-model '${opts.modelPath}' is not a file`);
     const m = new MediaPipeLandmarker({ ...opts, executable });
@@ -259,6 +260,7 @@ export class MediaPipeLandmarker {
     this.browser = await chromium.launch({
       executablePath: this.opts.executable, headless: true, args: [...CHROMIUM_ARGS],
       handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, timeout: this.opts.startTimeoutMs ?? 60_000,
+      // no usable Google API keys (Debian's /usr/bin/chromium wrapper would export real ones)
       env: { ...process.env, GOOGLE_API_KEY: 'no', GOOGLE_DEFAULT_CLIENT_ID: 'no', GOOGLE_DEFAULT_CLIENT_SECRET: 'no' },
     });
     this.browser.on('disconnected', () => {

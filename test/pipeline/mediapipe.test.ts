@@ -7,9 +7,9 @@
  * .ci/run installs it): where there is none, the Chromium tests are skipped
  * and the reason is printed. Regenerate the golden with UPDATE_GOLDEN=1.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,23 @@ import { withLandmarker } from '../../src/pipeline/landmarks.js';
 import { findChromium, MediaPipeLandmarker } from '../../src/pipeline/mediapipe.js';
 import { renderLandmarks } from '../../src/pipeline/render.js';
 import { fixtureDir } from '../helpers/fixtures.js';
-import { ganon, repoRoot } from '../helpers/cli.js';
+import { repoRoot, type CliResult } from '../helpers/cli.js';
+
+/**
+ * `ganon ...args` in a child process, awaited (test/helpers/cli.ts's ganon() blocks this worker's
+ * event loop for the whole run, which on a loaded machine can time out vitest's own RPC).
+ */
+function ganon(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [`${repoRoot}bin/ganon.js`, ...args], {
+    cwd: repoRoot, env: { ...process.env, GANON_BACKEND: 'wasm', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += String(d); });
+  child.stderr.on('data', (d) => { stderr += String(d); });
+  const timer = setTimeout(() => child.kill('SIGTERM'), 300_000);
+  return new Promise((ok) => child.on('close', (code) => { clearTimeout(timer); ok({ code: code ?? -1, stdout, stderr }); }));
+}
 
 const ASTRONAUT = `${repoRoot}test/.cache/astronaut.png`;
 const GOLDEN_JSON = `${fixtureDir}pipeline/astronaut_mediapipe.json`;
@@ -135,17 +151,17 @@ beforeAll(async () => {
 });
 
 describe('--landmarks mediapipe: what needs no Chromium', () => {
-  it('without Chromium the command says how to install it (exit 2)', () => {
+  it('without Chromium the command says how to install it (exit 2)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-mp-'));
-    const r = ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe'], { GANON_CHROMIUM: join(dir, 'no-chromium') });
+    const r = await ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe'], { GANON_CHROMIUM: join(dir, 'no-chromium') });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/apt-get install chromium/);
     expect(existsSync(join(dir, 'lm.png'))).toBe(false);
   });
 
-  it('--mediapipe-model without --landmarks mediapipe is refused', () => {
+  it('--mediapipe-model without --landmarks mediapipe is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-mp-'));
-    const r = ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--mediapipe-model', join(dir, 'x.task')]);
+    const r = await ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--mediapipe-model', join(dir, 'x.task')]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/--mediapipe-model needs --landmarks mediapipe/);
   });
@@ -318,7 +334,7 @@ describe.skipIf(!chromium)('no orphan Chromium', () => {
     const tag = randomBytes(6).toString('hex');
     writeFileSync(join(dir, 'bad.task'), randomBytes(4096));
     const before = chromiumPids();
-    const r = ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe', '--mediapipe-model', join(dir, 'bad.task')], { GANON_MP_TAG: tag });
+    const r = await ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe', '--mediapipe-model', join(dir, 'bad.task')], { GANON_MP_TAG: tag });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/MediaPipe in Chromium did not start: .*zip archive/);
     expect(tagged(tag)).toEqual([]);
@@ -332,7 +348,7 @@ describe.skipIf(!chromium)('ganon landmarks --landmarks mediapipe', () => {
     const log = join(dir, 'net.log');
     const tag = randomBytes(6).toString('hex');
     const before = chromiumPids();
-    const r = ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe', '--json'], {
+    const r = await ganon(['landmarks', ASTRONAUT, '--out', join(dir, 'lm.png'), '--landmarks', 'mediapipe', '--json'], {
       NODE_OPTIONS: `--import=${repoRoot}test/helpers/no-network.mjs`, GANON_NET_LOG: log, GANON_MP_TAG: tag,
     });
     expect(r.code, r.stderr).toBe(0);
@@ -348,10 +364,10 @@ describe.skipIf(!chromium)('ganon landmarks --landmarks mediapipe', () => {
   it('preprocess (golden points in the manifest) and anonymize take --landmarks mediapipe', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-mp-'));
     const input = join(dir, 'in');
-    spawnSync('mkdir', ['-p', input]);
+    mkdirSync(input, { recursive: true });
     writeFileSync(join(input, 'astronaut.png'), readFileSync(ASTRONAUT));
     const before = chromiumPids();
-    const pre = ganon(['preprocess', '--dataset', 'folder', '--input', input, '--out', join(dir, 'pre'), '--landmarks', 'mediapipe', '--json']);
+    const pre = await ganon(['preprocess', '--dataset', 'folder', '--input', input, '--out', join(dir, 'pre'), '--landmarks', 'mediapipe', '--json']);
     expect(pre.code, pre.stderr).toBe(0);
     expect(pre.stderr).toMatch(/landmarks: mediapipe/);
     expect(JSON.parse(pre.stdout.trim().split('\n').at(-1)!)).toMatchObject({ faces: 1, errors: 0 });
@@ -360,7 +376,7 @@ describe.skipIf(!chromium)('ganon landmarks --landmarks mediapipe', () => {
     expect(row!.landmarks).toHaveLength(golden.length);
     expect(Math.max(...golden.map((g, i) => Math.abs(g - row!.landmarks![i]!)))).toBeLessThan(1e-4);
     // frame mode pastes through the landmark hull, so the points are used
-    const anon = ganon(['anonymize', input, '--out', join(dir, 'anon'), '--method', 'pixelate:8', '--mode', 'frame', '--landmarks', 'mediapipe', '--json']);
+    const anon = await ganon(['anonymize', input, '--out', join(dir, 'anon'), '--method', 'pixelate:8', '--mode', 'frame', '--landmarks', 'mediapipe', '--json']);
     expect(anon.code, anon.stderr).toBe(0);
     expect(anon.stderr).toMatch(/landmarks: mediapipe/);
     expect(JSON.parse(anon.stdout)).toMatchObject({ faces: 1, errors: 0 });
