@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ModelLoadError } from '../errors.js';
 import type { TensorMap } from '../io/safetensors.js';
 import { Rng } from '../util/rng.js';
+import { dense } from './ops.js';
 import { torchToTf, type Params, type ParamSpec } from './params.js';
 
 export const LN_EPS = 1e-6;
@@ -138,7 +139,7 @@ export function gelu<T extends tf.Tensor>(x: T): T {
 
 function linear(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor): tf.Tensor4D {
   const [n, h, wd, c] = x.shape;
-  const y = tf.add(tf.matMul(tf.reshape(x, [n * h * wd, c]), w as tf.Tensor2D), b);
+  const y = tf.add(dense(tf.reshape(x, [n * h * wd, c]), w as tf.Tensor2D), b);
   return tf.reshape(y, [n, h, wd, w.shape[1]!]);
 }
 
@@ -202,7 +203,7 @@ export function convnextFeatures(p: Params, cfg: ConvNextConfig, x: tf.Tensor4D,
 export function convnextForward(p: Params, cfg: ConvNextConfig, x: tf.Tensor4D, opts: ConvNextRunOptions = {}): tf.Tensor2D {
   return tf.tidy(() => {
     const f = convnextFeatures(p, cfg, x, opts);
-    return tf.add(tf.matMul(f, p.get('classifier.2.weight') as tf.Tensor2D), p.get('classifier.2.bias')) as tf.Tensor2D;
+    return tf.add(dense(f, p.get('classifier.2.weight') as tf.Tensor2D), p.get('classifier.2.bias')) as tf.Tensor2D;
   });
 }
 

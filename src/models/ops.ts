@@ -98,3 +98,21 @@ export function upsampleConvPad21(x: tf.Tensor4D, w: tf.Tensor4D, bias?: tf.Tens
     return (bias ? tf.add(inter, bias) : inter) as tf.Tensor4D;
   });
 }
+
+/**
+ * x [n, k] @ w [k, m] with a gradient that uses explicit transposes. Same values and
+ * gradients as tf.matMul's, but tfjs-backend-wasm's BatchMatMul is 10-20x slower with
+ * its transposeA/transposeB flags (measured: [3136,96]^T @ [3136,384] 322 ms with the
+ * flag, 21 ms as transpose + matMul), and autograd of matMul uses those flags.
+ */
+export const dense = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy as tf.Tensor2D)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;

@@ -173,3 +173,22 @@ describe('ConvNeXt weights', () => {
     p.dispose();
   });
 });
+
+describe('dense (matMul with transpose-free gradients)', () => {
+  it('has the values and gradients of tf.matMul', async () => {
+    const { dense } = await import('../../src/models/ops.js');
+    const x = tf.randomNormal([37, 12], 0, 1, 'float32', 3) as tf.Tensor2D;
+    const w = tf.randomNormal([12, 20], 0, 1, 'float32', 4) as tf.Tensor2D;
+    const dy = tf.randomNormal([37, 20], 0, 1, 'float32', 5);
+    const f1 = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(dense(a as tf.Tensor2D, b as tf.Tensor2D), dy));
+    const f2 = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), dy));
+    const [g1x, g1w] = tf.grads(f1)([x, w]);
+    const [g2x, g2w] = tf.grads(f2)([x, w]);
+    expect(relErr(await g1x!.data(), await g2x!.data()).rel).toBeLessThan(1e-6);
+    expect(relErr(await g1w!.data(), await g2w!.data()).rel).toBeLessThan(1e-6);
+    const before = tf.memory().numTensors;
+    tf.dispose(dense(x, w));
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, dy, g1x!, g1w!, g2x!, g2w!]);
+  });
+});
