@@ -113,6 +113,9 @@ async function fromPredictor(opts: EmotionRunOptions, baselines: string[]): Prom
   if (predictor.kind !== 'multiclass') throw new InputError(`classifier '${predictor.name}' is multi-label; emotion needs a multi-class classifier`);
   if (opts.original === undefined) throw new InputError('--original DIR is needed with a classifier');
   const { classes, unavailable, pick } = classMap(predictor.classes, opts.classes);
+  if (!predictor.proxy && unavailable.length > 0) {
+    throw new InputError(`classifier '${predictor.name}' has classes [${predictor.classes.join(', ')}], which do not cover the dataset's [${(opts.classes ?? []).join(', ')}] (missing: ${unavailable.join(', ')}); a classifier trained on this dataset has its classes`);
+  }
 
   const originals = listImages(opts.original);
   if (originals.length === 0) throw new InputError(`'${opts.original}' has no images`);

@@ -136,6 +136,12 @@ describe('ganon eval emotion harness', () => {
     expect(r.unavailable).toEqual(['contempt']);
   });
 
+  it("a trained (non-proxy) classifier whose classes do not cover the dataset's is an error listing both", async () => {
+    const p = { ...fakePredictor(), proxy: false };
+    await expect(runEmotionEval({ original: join(root, 'orig'), methods: [{ name: 'gan', dir: join(root, 'gan') }], predictor: p, classes: ['dark', 'contempt'], outDir: join(root, 'run4') }))
+      .rejects.toThrow(/has classes \[bright, dark\], which do not cover the dataset's \[dark, contempt\] \(missing: contempt\)/);
+  });
+
   it('from a predictions file through the CLI (no classifier)', () => {
     const csv = ['image,method,class,p',
       'x,original,happy,0.9', 'x,original,sad,0.1', 'y,original,happy,0.2', 'y,original,sad,0.8',
