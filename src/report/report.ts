@@ -88,6 +88,8 @@ export interface WrittenFigure {
   svg: string | null;
   /** Items per named mark in the rendered view. */
   marks: Record<string, number>;
+  /** The figure's size in CSS pixels (the SVG's; the PNG has pngScale times as many), null for copied images. */
+  width: number | null;
   warnings: string[];
 }
 
@@ -113,7 +115,8 @@ export async function writeVegaFigure(f: VegaFigure, dir: string, scale = 2): Pr
   await writeFileAtomic(`${base}.vl.json`, `${JSON.stringify(f.spec, null, 2)}\n`);
   await writeFileAtomic(`${base}.svg`, r.svg);
   await writeFileAtomic(`${base}.png`, svgToPng(r.svg, scale));
-  return { figure: f, png: `${base}.png`, spec: `${base}.vl.json`, svg: `${base}.svg`, marks: r.marks, warnings: r.warnings };
+  const width = Number(/<svg[^>]*\swidth="([\d.]+)"/.exec(r.svg)?.[1] ?? NaN);
+  return { figure: f, png: `${base}.png`, spec: `${base}.vl.json`, svg: `${base}.svg`, marks: r.marks, warnings: r.warnings, width: Number.isFinite(width) ? width : null };
 }
 
 /** Five lines at most: the headline number of each run, in paper order. */
@@ -189,7 +192,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
       else {
         const png = join(fdir, `${f.id}.png`);
         copyFileSync(f.path, png);
-        figures.push({ figure: f, png, spec: null, svg: null, marks: {}, warnings: [] });
+        figures.push({ figure: f, png, spec: null, svg: null, marks: {}, warnings: [], width: null });
       }
     } catch (e) {
       c.skipped.push({ what: `figure ${f.id}`, reason: (e as Error).message });
@@ -246,7 +249,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
     for (const w of figures.filter((x) => x.figure.section === s.id)) {
       const f = w.figure;
       const b64 = readFileSync(w.png).toString('base64');
-      h.push(`<h3>${escapeHtml(`${f.paper}: ${f.title}`)}</h3>`, `<figure><img alt="${escapeHtml(f.title)}" src="data:image/png;base64,${b64}"><figcaption>${escapeHtml(f.caption)}</figcaption></figure>`);
+      h.push(`<h3>${escapeHtml(`${f.paper}: ${f.title}`)}</h3>`, `<figure><img alt="${escapeHtml(f.title)}"${w.width ? ` width="${Math.round(w.width)}"` : ''} src="data:image/png;base64,${b64}"><figcaption>${escapeHtml(f.caption)}</figcaption></figure>`);
       for (const n of f.notes) h.push(`<p class="note">${escapeHtml(n)}</p>`);
       h.push(`<p class="inputs">${escapeHtml(inputsText(f.inputs))}</p>`);
       if (w.spec) h.push(`<p class="files">Files: <a href="${escapeHtml(rel(w.spec))}">Vega-Lite</a> · <a href="${escapeHtml(rel(w.svg!))}">SVG</a></p>`);
