@@ -314,6 +314,7 @@ describe.skipIf(!chromium)('no orphan Chromium', () => {
       expect(await until(() => tagged(tag, r.groups).length === 0, 5_000), JSON.stringify(tagged(tag, r.groups))).toBe(true);
       // the browser's temporary profile is removed too
       expect(readdirSync(tmp).filter((f) => f.startsWith('playwright_chromiumdev_profile'))).toEqual([]);
+      rmSync(tmp, { recursive: true, force: true });
     }, 120_000);
   }
 
