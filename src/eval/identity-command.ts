@@ -15,6 +15,7 @@ import { loadProxyEmbedder, type Embedder } from './embed.js';
 import { loadFacenet512Embedder } from './facenet512.js';
 import { embedderLabel } from './identity.js';
 import { NAME_MAP_HELP, parseNameMap } from './identity-names.js';
+import { readIdentities } from './identity-persons.js';
 import { parseBaselineList, parseMethodArg, runIdentity } from './identity-run.js';
 
 const EMBEDDERS = ['proxy', 'facenet512'] as const;
@@ -35,6 +36,7 @@ export function identityCommand(y: Argv) {
       .option('original', { type: 'string', demandOption: true, describe: 'directory of original images (recursive); every face of each is scored (one row per face)' })
       .option('method', { type: 'string', array: true, describe: 'NAME=DIR, repeatable: outputs matched to the originals by --name-map (default: crop outputs named {faceIndex}_{basename}, or full frames at the same relative path)' })
       .option('baselines', { type: 'string', array: true, describe: "baselines computed on each original's aligned crop and scored like a method, e.g. pixelate:8,pixelate:16,blur:9,blur:17,mask" })
+      .option('identities', { type: 'string', describe: "persons of the originals: CelebA's identity_CelebA.txt ('000001.jpg 2880') or a CSV image,identity[,face]; adds re-identification by person (any image of the same person, and other images only)" })
       .option('name-map', { type: 'string', default: 'auto', describe: NAME_MAP_HELP })
       .option('reference', { type: 'string', describe: 'method the others are tested against (default the first --method, else the first baseline)' })
       .option('embedder', { type: 'string', choices: EMBEDDERS, default: 'proxy' as const, describe: EMBEDDER_HELP })
@@ -52,13 +54,14 @@ export function identityCommand(y: Argv) {
       const methods = ((a.method as string[] | undefined) ?? []).map(parseMethodArg);
       const baselines = parseBaselineList(a.baselines as string[] | undefined);
       const nameMap = parseNameMap(a.nameMap);
+      const identities = a.identities === undefined ? undefined : { source: a.identities, entries: readIdentities(a.identities) };
       if (methods.length === 0 && baselines.length === 0) throw new InputError('name at least one --method NAME=DIR or --baselines');
       const embedder = await loadEmbedder(a.embedder, a.weights);
       // DeepFace's cosine threshold for Facenet512 is 0.30 (the paper's); the proxy has none
       const threshold = a.threshold ?? (embedder.proxy ? undefined : 0.3);
       try {
         const run = await runIdentity({
-          original: a.original, methods, baselines, nameMap, embedder, size: a.imageSize, outDir: a.out, threshold: threshold ?? null,
+          original: a.original, methods, baselines, nameMap, identities, embedder, size: a.imageSize, outDir: a.out, threshold: threshold ?? null,
           reference: a.reference, seed: a.seed,
           onProgress: a.json ? undefined : (stage, done, total) => { if (done === total || done % 50 === 0) process.stderr.write(`[${stage}] ${done}/${total}\n`); },
         });

@@ -39,6 +39,7 @@ import type { Embedder } from './embed.js';
 import { computeIdentity, embedderLabel, formatTable1, type IdentityResult, type KeyedEmbedding } from './identity.js';
 import { cropOutputName } from '../pipeline/anonymize.js';
 import { matchNames, referenceKey, type Candidate, type NameMap } from './identity-names.js';
+import { assignPersons, type IdentityEntry, type PersonAssignment } from './identity-persons.js';
 
 export type RowStatus = 'ok' | 'missing' | 'no_face' | 'error' | 'extra';
 
@@ -57,6 +58,11 @@ export interface IdentityRow {
   distance: number;
   /** Rank of the true original among all originals; 0 unless ok. */
   rank: number;
+  /** With --identities: rank of the nearest same-person original (source included), and with the source left out; 0 when not counted. */
+  personRank?: number;
+  otherRank?: number;
+  /** With --identities: the original face's person ('' when unknown). */
+  person?: string;
   message: string;
 }
 
@@ -68,6 +74,8 @@ export interface IdentityRunOptions {
   embedder: Embedder;
   /** How method files are matched to originals (default auto: crop names, else the same path). */
   nameMap?: NameMap;
+  /** Persons of the originals (CelebA identity file or CSV): re-identification by person too. */
+  identities?: { source: string; entries: IdentityEntry[] };
   /** Side S of the aligned crop (default 512). */
   size?: number;
   outDir: string;
@@ -159,7 +167,7 @@ export function applyBaseline(m: Method, img: RgbImage): RgbImage {
   }
 }
 
-interface OriginalFace { rel: string; faceIndex: number; key: string; width: number; height: number; toOriginal: Affine; embedding: Float32Array }
+interface OriginalFace { rel: string; faceIndex: number; key: string; width: number; height: number; toOriginal: Affine; boxArea: number; embedding: Float32Array }
 
 /** The key of one original face in the metrics. */
 export const faceKey = (rel: string, faceIndex: number): string => `${rel}#${faceIndex}`;
@@ -216,7 +224,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   const sizes = new Map<string, { width: number; height: number }>();
   const baselineFaces = new Map(baselines.map((b) => [b.name, [] as KeyedEmbedding[]]));
   const baselineErrors = new Map(baselines.map((b) => [b.name, new Map<string, string>()]));
-  let pending: { rel: string; faceIndex: number; face: RgbImage; toOriginal: Affine }[] = [];
+  let pending: { rel: string; faceIndex: number; face: RgbImage; toOriginal: Affine; boxArea: number }[] = [];
   const flush = async () => {
     const embs = await timedEmbed(pending.map((p) => p.face));
     const ok: typeof pending = [];
@@ -226,7 +234,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
       if (e instanceof Error) failedFace.set(key, `original: ${e.message}`);
       else {
         const { width, height } = sizes.get(p.rel)!;
-        originals.push({ rel: p.rel, faceIndex: p.faceIndex, key, width, height, toOriginal: p.toOriginal, embedding: e });
+        originals.push({ rel: p.rel, faceIndex: p.faceIndex, key, width, height, toOriginal: p.toOriginal, boxArea: p.boxArea, embedding: e });
         ok.push(p);
       }
     });
@@ -261,7 +269,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
       const faces = await extractFaces(img, { size, margin: 0, detect: opts.detect ?? DEFAULT_DETECT });
       if (faces.length === 0) failed.set(rel, { status: 'no_face', message: 'no face found in the original' });
       facesOf.set(rel, faces.map((f) => f.faceIndex));
-      for (const f of faces) pending.push({ rel, faceIndex: f.faceIndex, face: f.image, toOriginal: f.toOriginal });
+      for (const f of faces) pending.push({ rel, faceIndex: f.faceIndex, face: f.image, toOriginal: f.toOriginal, boxArea: f.box[2] * f.box[3] });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       failed.set(rel, { status: 'error', message: e.message });
@@ -411,37 +419,44 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   }
 
   // 3. metrics
+  const persons: PersonAssignment | null = opts.identities ? assignPersons(opts.identities.entries, originals, originalOrder) : null;
   const result = computeIdentity({
     embedder: { name: embedder.name, proxy: embedder.proxy }, threshold,
     originals: originals.map((o) => ({ key: o.key, embedding: o.embedding })),
     methods: methodFaces, reference: opts.reference, seed: opts.seed, resamples: opts.resamples,
+    identities: persons?.byKey,
   });
   for (const ms of result.methods) {
     const pairByKey = new Map(ms.pairs.map((p) => [p.key, p]));
     for (const r of rows) {
       if (r.method !== ms.name || r.status !== 'ok') continue;
       const p = pairByKey.get(faceKey(r.original, r.face));
-      if (p) { r.distance = p.distance; r.rank = p.rank; }
+      if (p) { r.distance = p.distance; r.rank = p.rank; r.personRank = p.personRank; r.otherRank = p.otherRank; }
     }
   }
+  if (persons) for (const r of rows) if (r.face >= 0) r.person = persons.byKey.get(faceKey(r.original, r.face)) ?? '';
+  const identityInfo = persons && opts.identities ? {
+    source: resolve(opts.identities.source), entries: opts.identities.entries.length, files: persons.files, faces: persons.byKey.size,
+    unmatchedEntries: persons.unmatched, entriesWithoutFace: persons.withoutFace, problems: persons.problems,
+  } : null;
   const counts = {
     originals: originalFiles.length, faces: originals.length,
     noFace: [...failed.values()].filter((f) => f.status === 'no_face').length,
     errors: [...failed.values()].filter((f) => f.status === 'error').length + failedFace.size,
     methods: methodCounts,
   };
-  const table = formatTable1(result) + formatCounts(counts, embedder);
+  const table = formatTable1(result) + formatCounts(counts, embedder) + (identityInfo ? formatIdentityInfo(identityInfo) : '');
   const embeddingsPerSecond = embedSeconds > 0 ? embedded / embedSeconds : NaN;
 
   await mkdir(opts.outDir, { recursive: true });
-  await writeFileAtomic(join(opts.outDir, 'identity.arrow'), rowsToArrow(rows, embedder));
+  await writeFileAtomic(join(opts.outDir, 'identity.arrow'), rowsToArrow(rows, embedder, identityInfo !== null));
   await writeFileAtomic(join(opts.outDir, 'table1.md'), table);
   const runJson = {
     embedder: { name: embedder.name, proxy: embedder.proxy, dim: embedder.dim, label: embedderLabel(embedder) },
     threshold, imageSize: size, nameMap: nameMap.kind === 'csv' ? `csv:${resolve(nameMap.path)}` : nameMap.kind, reference: result.reference, seed: result.seed, resamples: result.resamples,
     original: resolve(opts.original),
     methods: [...opts.methods.map((m) => ({ name: m.name, dir: resolve(m.dir) })), ...baselines.map((b) => ({ name: b.name, baseline: b.name }))],
-    counts, embeddingsPerSecond,
+    counts, identities: identityInfo, embeddingsPerSecond,
     summary: result.methods.map(({ pairs: _pairs, ...s }) => s), comparisons: result.comparisons,
     toolkitVersion: toolkitVersion(), gitCommit: gitCommit(), createdAt: new Date().toISOString(),
   };
@@ -460,12 +475,24 @@ function formatCounts(c: IdentityRun['counts'], e: Embedder): string {
   return `${lines.join('\n')}\n`;
 }
 
-function rowsToArrow(rows: IdentityRow[], e: Embedder): Uint8Array {
-  const t = tableFromArrays({
+function formatIdentityInfo(i: { source: string; entries: number; files: number; faces: number; unmatchedEntries: number; entriesWithoutFace: number; problems: string[] }): string {
+  const lines = ['', `Persons: ${i.entries} entries in ${i.source}; ${i.faces} original faces in ${i.files} files got a person; ${i.unmatchedEntries} entries name no original, ${i.entriesWithoutFace} an original without an embedded face.`];
+  if (i.problems.length) lines.push('', `Identity file problems (${i.problems.length}): ${i.problems.slice(0, 20).join('; ')}${i.problems.length > 20 ? '; ...' : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function rowsToArrow(rows: IdentityRow[], e: Embedder, withPersons: boolean): Uint8Array {
+  const cols: Record<string, string[] | Int32Array | Float64Array> = {
     original: rows.map((r) => r.original), face: Int32Array.from(rows.map((r) => r.face)), method: rows.map((r) => r.method), file: rows.map((r) => r.file),
     match: rows.map((r) => r.match), status: rows.map((r) => r.status),
     distance: Float64Array.from(rows.map((r) => r.distance)), rank: Int32Array.from(rows.map((r) => r.rank)),
     message: rows.map((r) => r.message), embedder: rows.map(() => e.name), proxy: rows.map(() => (e.proxy ? 'proxy' : '')),
-  });
+  };
+  if (withPersons) {
+    cols.person = rows.map((r) => r.person ?? '');
+    cols.person_rank = Int32Array.from(rows.map((r) => r.personRank ?? 0));
+    cols.other_rank = Int32Array.from(rows.map((r) => r.otherRank ?? 0));
+  }
+  const t = tableFromArrays(cols);
   return tableToIPC(t, 'file');
 }

@@ -14,6 +14,18 @@
  * original's, so a tie with an impostor never counts as a hit (conservative
  * for the re-identifier).
  *
+ * Where identities are known (`identities`: face key -> person), two more
+ * re-identification levels per probe whose source face has a person:
+ *  - person: a hit when the nearest original is ANY face of the same person,
+ *    the source included: rank = 1 + the number of originals of other persons
+ *    (or of unknown person) at a distance <= the nearest same-person original's;
+ *  - other images: the source face removed from the gallery, a hit when the
+ *    nearest remaining original is another face of the same person (probes
+ *    whose person has no other original are not counted).
+ * Chance levels: the mean over the counted probes of the probability that a
+ * random order puts a same-person original in the first k, 1 - C(g-m, k)/C(g, k)
+ * (g gallery size, m same-person originals in it).
+ *
  * Every result carries the embedder's name and proxy flag; a proxy embedder's
  * numbers are labelled "proxy" wherever they are printed.
  */
@@ -38,9 +50,22 @@ export interface IdentityInput {
   /** Bootstrap seed (default 0) and resamples (default 2000). */
   seed?: number;
   resamples?: number;
+  /** Person of each original face key (faces without one are distinct unknown persons). */
+  identities?: ReadonlyMap<string, string>;
 }
 
-export interface PairDistance { key: string; distance: number; rank: number }
+export interface PairDistance {
+  key: string;
+  distance: number;
+  rank: number;
+  /** Rank of the nearest same-person original (source included); 0 when the source has no person. */
+  personRank: number;
+  /** Same, the source face left out of the gallery; 0 when not counted (no person, or no other face of the person). */
+  otherRank: number;
+}
+
+/** Re-identification by person: counted probes, hit rates and chance levels. */
+export interface PersonReid { n: number; rank1: number; rank5: number; chance: { rank1: number; rank5: number } }
 
 export interface MethodSummary {
   name: string;
@@ -52,6 +77,10 @@ export interface MethodSummary {
   shareAbove: number | null;
   rank1: number;
   rank5: number;
+  /** With identities: any face of the same person counts (source included); null without identities. */
+  person: PersonReid | null;
+  /** With identities: the source face left out; only probes whose person has another original. */
+  otherImages: PersonReid | null;
   pairs: PairDistance[];
 }
 
@@ -74,6 +103,8 @@ export interface IdentityResult {
   threshold: number | null;
   /** Originals in the re-identification gallery. */
   gallery: number;
+  /** Gallery faces with a known person, and the number of persons; null without identities. */
+  persons: { faces: number; persons: number } | null;
   chance: { rank1: number; rank5: number };
   reference: string | null;
   methods: MethodSummary[];
@@ -131,6 +162,55 @@ export function rankOfTrue(query: Float32Array, gallery: readonly KeyedEmbedding
   return { distance: d, rank };
 }
 
+/** Chance that k of g gallery items drawn in random order include one of m targets: 1 - C(g-m, k)/C(g, k). */
+export function chanceTopK(g: number, m: number, k: number): number {
+  if (m <= 0 || g <= 0) return 0;
+  let miss = 1;
+  for (let i = 0; i < Math.min(k, g); i++) miss *= Math.max(0, g - m - i) / (g - i);
+  return 1 - miss;
+}
+
+/** The three ranks of one probe against the gallery (distances computed once). */
+export function probeRanks(query: Float32Array, gallery: readonly KeyedEmbedding[], trueKey: string, identities?: ReadonlyMap<string, string>): Omit<PairDistance, 'key'> {
+  const d = gallery.map((g) => cosineDistance(query, g.embedding));
+  const t = gallery.findIndex((g) => g.key === trueKey);
+  if (t < 0) throw new InputError(`re-identification: original '${trueKey}' is not in the gallery`);
+  let rank = 1;
+  for (let j = 0; j < d.length; j++) if (j !== t && d[j]! <= d[t]!) rank++;
+  const person = identities?.get(trueKey);
+  let personRank = 0;
+  let otherRank = 0;
+  if (person !== undefined) {
+    const same = (j: number) => identities!.get(gallery[j]!.key) === person;
+    let best = Infinity;
+    let bestOther = Infinity;
+    for (let j = 0; j < d.length; j++) {
+      if (!same(j)) continue;
+      best = Math.min(best, d[j]!);
+      if (j !== t) bestOther = Math.min(bestOther, d[j]!);
+    }
+    personRank = 1;
+    for (let j = 0; j < d.length; j++) if (!same(j) && d[j]! <= best) personRank++;
+    if (bestOther < Infinity) {
+      otherRank = 1;
+      for (let j = 0; j < d.length; j++) if (j !== t && !same(j) && d[j]! <= bestOther) otherRank++;
+    }
+  }
+  return { distance: d[t]!, rank, personRank, otherRank };
+}
+
+function personReid(pairs: readonly PairDistance[], field: 'personRank' | 'otherRank', chance: (key: string) => [number, number]): PersonReid {
+  const counted = pairs.filter((p) => p[field] > 0);
+  const n = counted.length;
+  const c = counted.map((p) => chance(p.key));
+  return {
+    n,
+    rank1: n === 0 ? NaN : counted.filter((p) => p[field] <= 1).length / n,
+    rank5: n === 0 ? NaN : counted.filter((p) => p[field] <= 5).length / n,
+    chance: { rank1: n === 0 ? NaN : mean(c.map((x) => x[0])), rank5: n === 0 ? NaN : mean(c.map((x) => x[1])) },
+  };
+}
+
 export function computeIdentity(input: IdentityInput): IdentityResult {
   const seed = input.seed ?? 0;
   const resamples = input.resamples ?? 2000;
@@ -142,8 +222,14 @@ export function computeIdentity(input: IdentityInput): IdentityResult {
   const names = input.methods.map((m) => m.name);
   if (new Set(names).size !== names.length) throw new InputError(`method names must be unique (got ${names.join(', ')})`);
   const g = input.originals.length;
+  const ids = input.identities && input.identities.size > 0 ? input.identities : undefined;
+  // gallery faces per person
+  const perPerson = new Map<string, number>();
+  if (ids) for (const o of input.originals) { const p = ids.get(o.key); if (p !== undefined) perPerson.set(p, (perPerson.get(p) ?? 0) + 1); }
+  const chanceWith = (key: string): [number, number] => { const m = perPerson.get(ids!.get(key)!) ?? 0; return [chanceTopK(g, m, 1), chanceTopK(g, m, 5)]; };
+  const chanceOther = (key: string): [number, number] => { const m = (perPerson.get(ids!.get(key)!) ?? 0) - 1; return [chanceTopK(g - 1, m, 1), chanceTopK(g - 1, m, 5)]; };
   const methods: MethodSummary[] = input.methods.map((m) => {
-    const pairs = m.faces.map((f) => ({ key: f.key, ...rankOfTrue(f.embedding, input.originals, f.key) }));
+    const pairs = m.faces.map((f) => ({ key: f.key, ...probeRanks(f.embedding, input.originals, f.key, ids) }));
     const d = pairs.map((p) => p.distance);
     const n = d.length;
     return {
@@ -151,13 +237,16 @@ export function computeIdentity(input: IdentityInput): IdentityResult {
       shareAbove: input.threshold === null || n === 0 ? (input.threshold === null ? null : NaN) : d.filter((v) => v > input.threshold!).length / n,
       rank1: n === 0 ? NaN : pairs.filter((p) => p.rank <= 1).length / n,
       rank5: n === 0 ? NaN : pairs.filter((p) => p.rank <= 5).length / n,
+      person: ids ? personReid(pairs, 'personRank', chanceWith) : null,
+      otherImages: ids ? personReid(pairs, 'otherRank', chanceOther) : null,
       pairs,
     };
   });
   const reference = input.reference ?? methods[0]?.name ?? null;
   if (reference !== null && !names.includes(reference)) throw new InputError(`reference method '${reference}' is not one of ${names.join(', ')}`);
   const comparisons = reference === null ? [] : compareToReference(methods, reference);
-  return { embedder: { name: input.embedder.name, proxy: input.embedder.proxy }, threshold: input.threshold, gallery: g, chance: { rank1: g > 0 ? 1 / g : NaN, rank5: g > 0 ? Math.min(1, 5 / g) : NaN }, reference, methods, comparisons, seed, resamples };
+  const persons = ids ? { faces: [...perPerson.values()].reduce((a, b) => a + b, 0), persons: perPerson.size } : null;
+  return { embedder: { name: input.embedder.name, proxy: input.embedder.proxy }, threshold: input.threshold, gallery: g, persons, chance: { rank1: g > 0 ? 1 / g : NaN, rank5: g > 0 ? Math.min(1, 5 / g) : NaN }, reference, methods, comparisons, seed, resamples };
 }
 
 /** Wilcoxon (wilcox zeros, approx) of reference vs each other method over common faces; Bonferroni across them. */
@@ -210,6 +299,15 @@ export function formatTable1(r: IdentityResult): string {
     r.methods.map((m) => [m.name, f4(m.mean), f4(m.median), Number.isNaN(m.ci95[0]) ? '-' : `[${f4(m.ci95[0])}, ${f4(m.ci95[1])}]`, m.shareAbove === null ? 'n/a' : pct(m.shareAbove), pct(m.rank1), pct(m.rank5), String(m.n)]),
   ));
   out.push('', `Re-identification: each anonymized face ranked against all ${r.gallery} originals by ${r.embedder.name}${proxy} cosine distance; chance level rank-1 ${pct(r.chance.rank1)}, rank-5 ${pct(r.chance.rank5)}. Bootstrap: ${r.resamples} resamples, seed ${r.seed}.`);
+  if (r.persons) {
+    out.push('', `### Re-identification by person (${r.persons.faces} of ${r.gallery} original faces have a known person; ${r.persons.persons} persons)`, '');
+    const cell = (p: PersonReid | null, k: 'rank1' | 'rank5') => (p === null ? '-' : `${pct(p[k])} (chance ${pct(p.chance[k])})`);
+    out.push(mdTable(
+      ['Method', 'image rank-1', 'N', 'person rank-1', 'person rank-5', 'N (person known)', 'other images rank-1', 'other images rank-5', 'N (person has other images)'],
+      r.methods.map((m) => [m.name, pct(m.rank1), String(m.n), cell(m.person, 'rank1'), cell(m.person, 'rank5'), String(m.person?.n ?? 0), cell(m.otherImages, 'rank1'), cell(m.otherImages, 'rank5'), String(m.otherImages?.n ?? 0)]),
+    ));
+    out.push('', 'Image: the nearest original is the source face itself. Person: the nearest original is any face of the same person (the source included). Other images: the source face is left out of the gallery and the nearest original is another face of the same person. Ties with other persons count as misses.');
+  }
   if (r.comparisons.length > 0) {
     out.push('', `### Paired Wilcoxon signed-rank vs ${r.reference} (zero method wilcox, normal approximation, Bonferroni over ${r.comparisons.length}; embedder ${r.embedder.name}${proxy})`, '');
     out.push(mdTable(

@@ -2,7 +2,8 @@
  * The identity harness (src/eval/identity-run.ts) on real detections of astronaut.png
  * with a small deterministic test embedder (4 x 4 block means of the face, centred),
  * so every expected distance is computed here independently from the same crop:
- * on-the-fly baselines, --name-map (auto, same, reference, csv).
+ * on-the-fly baselines, --name-map (auto, same, reference, csv), all faces per file,
+ * re-identification by person (--identities).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { cosineDistance, type Embedder } from '../../src/eval/embed.js';
+import { tableFromIPC } from 'apache-arrow';
+import { parseIdentities } from '../../src/eval/identity-persons.js';
 import { matchNames, parseNameMap, parseNameMapCsv, referenceKey } from '../../src/eval/identity-names.js';
 import { parseBaselineList, resampleCrop, runIdentity } from '../../src/eval/identity-run.js';
 import { decodeImage, writePng, type RgbImage } from '../../src/io/images.js';
@@ -264,5 +267,45 @@ describe('all faces per file', () => {
     expect(run.rows.find((r) => r.file === '2_pair.png')).toMatchObject({ status: 'extra', face: -1, message: "a file for face 2 of 'pair.png' (crop name), which has 2 detected face(s)" });
     expect(run.result.methods.map((m) => [m.name, m.n])).toEqual([['crops', 2], ['frames', 3], ['mask', 3]]);
     expect(run.table).toContain('3 faces embedded (every face of each file)');
+  });
+});
+
+describe('--identities in the harness', () => {
+  it('a face swapped with another image of the same person: an image-level miss, a person-level hit', async () => {
+    const mirrored = mirror(img);
+    const faceB = (await extractFaces(mirrored, { size: S, margin: 0, detect: DEFAULT_DETECT }))[0]!;
+    const [orig, swap, out] = tmp('orig', 'swap', 'run');
+    await writePng(join(orig!, 'a.png'), img);
+    await writePng(join(orig!, 'b.png'), mirrored);
+    await writePng(join(orig!, 'blank.png'), { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) });
+    // both outputs are b's own face: for a, the nearest original is b (distance 0), the same person
+    await writePng(join(swap!, '0_a.png'), faceB.image);
+    await writePng(join(swap!, '0_b.png'), faceB.image);
+    const ids = join(out!, 'identities.txt');
+    writeFileSync(ids, 'a.jpg 7\nb.jpg 7\nblank.jpg 9\nother.jpg 8\n');
+    const run = await runIdentity({
+      original: orig!, methods: [{ name: 'swap', dir: swap! }], identities: { source: ids, entries: parseIdentities(readFileSync(ids, 'utf8'), ids) },
+      embedder: thumbEmbedder, size: S, outDir: join(out!, 'r'),
+    });
+    const dAB = cosineDistance(thumb(face.image), thumb(faceB.image));
+    expect(dAB).toBeGreaterThan(0);
+    const row = (o: string) => run.rows.find((r) => r.original === o)!;
+    expect(row('a.png')).toMatchObject({ status: 'ok', rank: 2, personRank: 1, otherRank: 1, person: '7' });
+    expect(row('a.png').distance).toBeCloseTo(dAB, 6);
+    expect(row('b.png')).toMatchObject({ status: 'ok', rank: 1, personRank: 1, otherRank: 1, person: '7' });
+    const m = run.result.methods[0]!;
+    expect(m.rank1).toBeCloseTo(0.5, 12);
+    expect(m.person).toMatchObject({ n: 2, rank1: 1, rank5: 1, chance: { rank1: 1, rank5: 1 } });
+    expect(m.otherImages).toMatchObject({ n: 2, rank1: 1, rank5: 1 });
+    expect(run.table).toContain('Re-identification by person (2 of 2 original faces have a known person; 1 persons)');
+    expect(run.table).toContain('Persons: 4 entries in');
+    expect(run.table).toContain('2 original faces in 2 files got a person; 1 entries name no original, 1 an original without an embedded face.');
+    const t = tableFromIPC(readFileSync(join(out!, 'r', 'identity.arrow')));
+    expect(t.getChild('person')!.toArray()).toEqual(['7', '7', '']);
+    expect(Array.from(t.getChild('rank')!.toArray() as Int32Array)).toEqual([2, 1, 0]);
+    expect(Array.from(t.getChild('person_rank')!.toArray() as Int32Array)).toEqual([1, 1, 0]);
+    const json = JSON.parse(readFileSync(join(out!, 'r', 'run.json'), 'utf8')) as Record<string, any>;
+    expect(json.identities).toMatchObject({ entries: 4, files: 2, faces: 2, unmatchedEntries: 1, entriesWithoutFace: 1, problems: [] });
+    expect(json.summary[0].person.rank1).toBe(1);
   });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { cosineDistance } from '../../src/eval/embed.js';
-import { bootstrapMeanCI, computeIdentity, formatTable1, median, rankOfTrue, type KeyedEmbedding } from '../../src/eval/identity.js';
+import { bootstrapMeanCI, chanceTopK, computeIdentity, formatTable1, median, probeRanks, rankOfTrue, type KeyedEmbedding } from '../../src/eval/identity.js';
 import { resampleCrop, cropOutputName, parseMethodArg } from '../../src/eval/identity-run.js';
 import { effectSizeR, wilcoxon } from '../../src/eval/stats.js';
 import { seededValues } from '../helpers/tensors.js';
@@ -158,5 +158,56 @@ describe('harness helpers', () => {
     expect(parseMethodArg('ganon=out/x=y')).toEqual({ name: 'ganon', dir: 'out/x=y' });
     expect(() => parseMethodArg('nodir')).toThrow(InputError);
     expect(() => parseMethodArg('=dir')).toThrow(InputError);
+  });
+});
+
+describe('re-identification by person (hand-worked, 2-d unit vectors by angle)', () => {
+  const at = (deg: number) => v(Math.cos((deg * Math.PI) / 180), Math.sin((deg * Math.PI) / 180));
+  // o1, o2: person A; o3: person B; o4: unknown person
+  const gallery: KeyedEmbedding[] = [{ key: 'o1', embedding: at(0) }, { key: 'o2', embedding: at(90) }, { key: 'o3', embedding: at(30) }, { key: 'o4', embedding: at(60) }];
+  const ids = new Map([['o1', 'A'], ['o2', 'A'], ['o3', 'B']]);
+
+  it('chance of a same-person face in the first k: 1 - C(g-m, k) / C(g, k)', () => {
+    expect(chanceTopK(10, 2, 5)).toBeCloseTo(1 - 56 / 252, 12);
+    expect(chanceTopK(10, 1, 1)).toBeCloseTo(0.1, 12);
+    expect(chanceTopK(4, 2, 1)).toBeCloseTo(0.5, 12);
+    expect(chanceTopK(3, 1, 5)).toBe(1);
+    expect(chanceTopK(3, 0, 1)).toBe(0);
+  });
+
+  it('image, person and other-images ranks of single probes', () => {
+    // probe of o2 at 20 deg: distances o1 1-cos20, o2 1-cos70, o3 1-cos10, o4 1-cos40
+    expect(probeRanks(at(20), gallery, 'o2', ids)).toMatchObject({ rank: 4, personRank: 2, otherRank: 2 });
+    expect(probeRanks(at(20), gallery, 'o2', ids).distance).toBeCloseTo(1 - Math.cos((70 * Math.PI) / 180), 6);
+    // probe of o1 at 0 deg: itself nearest; without it the nearest A face (o2, d = 1) is behind o3 and o4
+    expect(probeRanks(at(0), gallery, 'o1', ids)).toMatchObject({ rank: 1, personRank: 1, otherRank: 3 });
+    // B has no other face: otherRank 0 (not counted); an unknown person: both 0
+    expect(probeRanks(at(40), gallery, 'o3', ids)).toMatchObject({ rank: 1, personRank: 1, otherRank: 0 });
+    expect(probeRanks(at(60), gallery, 'o4', ids)).toMatchObject({ rank: 1, personRank: 0, otherRank: 0 });
+    expect(probeRanks(at(60), gallery, 'o4')).toMatchObject({ rank: 1, personRank: 0, otherRank: 0 });
+  });
+
+  it('per-method rates, chance levels and the table', () => {
+    const r = computeIdentity({
+      embedder: PROXY, threshold: null, originals: gallery, identities: ids,
+      methods: [{ name: 'M', faces: [{ key: 'o1', embedding: at(0) }, { key: 'o2', embedding: at(20) }, { key: 'o3', embedding: at(40) }, { key: 'o4', embedding: at(60) }] }],
+    });
+    const m = r.methods[0]!;
+    expect(m.rank1).toBeCloseTo(3 / 4, 12);
+    expect(m.person!.n).toBe(3);
+    expect(m.person!.rank1).toBeCloseTo(2 / 3, 12);
+    expect(m.person!.rank5).toBe(1);
+    expect(m.person!.chance.rank1).toBeCloseTo((0.5 + 0.5 + 0.25) / 3, 12);
+    expect(m.person!.chance.rank5).toBe(1);
+    expect(m.otherImages).toMatchObject({ n: 2, rank1: 0, rank5: 1 });
+    expect(m.otherImages!.chance.rank1).toBeCloseTo(1 / 3, 12);
+    expect(r.persons).toEqual({ faces: 3, persons: 2 });
+    const t = formatTable1(r);
+    expect(t).toContain('### Re-identification by person (3 of 4 original faces have a known person; 2 persons)');
+    expect(t).toContain('| M | 75.0% | 4 | 66.7% (chance 41.7%) | 100.0% (chance 100.0%) | 3 | 0.0% (chance 33.3%) | 100.0% (chance 100.0%) | 2 |');
+    const without = computeIdentity({ embedder: PROXY, threshold: null, originals: gallery, methods: [{ name: 'M', faces: [{ key: 'o1', embedding: at(0) }] }] });
+    expect(without.methods[0]!.person).toBeNull();
+    expect(without.persons).toBeNull();
+    expect(formatTable1(without)).not.toContain('by person');
   });
 });
