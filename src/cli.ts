@@ -12,7 +12,7 @@ import { ToolkitError } from './errors.js';
 import { decodeImage, writePng } from './io/images.js';
 import { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 import { writeFileAtomic } from './io/fs.js';
-import { networks, summary } from './models/registry.js';
+import { ARCH_NAMES, summary } from './models/registry.js';
 import { runNetwork } from './models/run.js';
 import { extractFaces, DEFAULT_FACE_OPTIONS } from './pipeline/faces.js';
 import { LANDMARK_CLI_OPTIONS, withLandmarker } from './pipeline/landmarks.js';
@@ -73,8 +73,8 @@ function modelCommands(y: Argv) {
       ].join('\n'));
     })
     .command('run', 'run one network in eval mode on a float32 NCHW tensor (parity checks against PyTorch)', (a) => a
-      .option('arch', { type: 'string', choices: Object.keys(networks), demandOption: true, describe: 'network (patchgan takes the 6-channel image+condition concat; convnext_* output logits [n, classes])' })
-      .option('weights', { type: 'string', demandOption: true, describe: '.safetensors / .pth / .ckpt in PyTorch (torchvision or timm) names, or a checkpoint directory' })
+      .option('arch', { type: 'string', choices: ARCH_NAMES, demandOption: true, describe: "network (patchgan takes the 6-channel image+condition concat; convnext_* output logits [n, classes]; facenet512 takes [n,3,160,160] BGR in [0,1] after DeepFace's preprocessing and outputs embeddings [n,512])" })
+      .option('weights', { type: 'string', demandOption: true, describe: ".safetensors / .pth / .ckpt in PyTorch (torchvision or timm) names, or a checkpoint directory; facenet512: DeepFace's facenet512_weights.h5" })
       .option('num-classes', { type: 'number', describe: 'ConvNeXt: classes of the head; a head of another size in the weights is replaced' })
       .option('input', { type: 'string', demandOption: true, describe: '.safetensors with a float32 tensor "input" [n,c,h,w]' })
       .option('out', { type: 'string', demandOption: true, describe: '.safetensors to write "output" [n,c,h,w] to' })

@@ -246,6 +246,53 @@ export async function readFacenetWeights(path: string, cfg: FacenetConfig = FACE
   return out;
 }
 
+/**
+ * Reads the architecture back from a weights file (for `ganon model run --arch facenet512`):
+ * width from Conv2d_1a_3x3's filters (32 in DeepFace's), block counts from the residual layers
+ * present, dimension from the Bottleneck. DeepFace's file gives FACENET512_CONFIG.
+ */
+export async function inferFacenetConfig(path: string): Promise<FacenetConfig> {
+  const h5 = (await import('h5wasm/node')).default;
+  await h5.ready;
+  if (!existsSync(path)) throw new ModelLoadError(`the Facenet512 weights file '${path}' does not exist (DeepFace's facenet512_weights.h5)`);
+  if (!hasHdf5Signature(path)) throw new ModelLoadError(`cannot open the Facenet512 weights '${path}' as HDF5: no HDF5 signature (expected DeepFace's facenet512_weights.h5)`);
+  let file: InstanceType<H5Module['File']>;
+  try {
+    file = new h5.File(path, 'r');
+  } catch (e) {
+    throw new ModelLoadError(`cannot open the Facenet512 weights '${path}' as HDF5: ${(e as Error).message}`);
+  }
+  try {
+    const mw = file.get('model_weights');
+    const root: H5Group = isGroup(h5, mw) ? mw : file;
+    const names = new Set(root.keys());
+    const shapeOf = (layer: string, weight: string): number[] => {
+      const g = root.get(layer);
+      if (!isGroup(h5, g)) throw new ModelLoadError(`Facenet512 weights '${path}': layer '${layer}' is missing (not DeepFace's facenet512_weights.h5, or another architecture)`);
+      for (const [k, d] of datasetsUnder(h5, g)) {
+        const base = k.split('/').pop() ?? k;
+        if (base === weight || base === `${weight}:0`) return d.shape ?? [];
+      }
+      throw new ModelLoadError(`Facenet512 weights '${path}': layer '${layer}' has no '${weight}' weight`);
+    };
+    const count = (prefix: string): number => {
+      let n = 0;
+      while (names.has(`${prefix}_${n + 1}_Conv2d_1x1`)) n++;
+      return n;
+    };
+    const first = shapeOf('Conv2d_1a_3x3', 'kernel');
+    const bottleneck = shapeOf('Bottleneck', 'kernel');
+    const block8 = count('Block8');
+    if (first.length !== 4 || bottleneck.length !== 2 || block8 < 1) throw new ModelLoadError(`Facenet512 weights '${path}': not an InceptionResNetV1 layout (Conv2d_1a_3x3 kernel [${first}], Bottleneck kernel [${bottleneck}], ${block8} Block8 units)`);
+    return { width: first[3]! / 32, block35: count('Block35'), block17: count('Block17'), block8: block8 - 1, dimension: bottleneck[1]! };
+  } catch (e) {
+    if (e instanceof ModelLoadError) throw e;
+    throw new ModelLoadError(`cannot read the Facenet512 weights '${path}': ${(e as Error).message ?? String(e)}`);
+  } finally {
+    try { file.close(); } catch { /* already unusable */ }
+  }
+}
+
 // ---------------------------------------------------------------- network
 
 interface Folded { kernel: tf.Tensor; bias: tf.Tensor1D }

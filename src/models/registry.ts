@@ -1,6 +1,7 @@
 /**
- * Every network `ganon model run` can execute, by name. A later network
- * (ConvNeXt, Facenet512) registers here with the same three functions.
+ * Every network `ganon model run` can execute, by name. PyTorch-named networks
+ * (U-Net, PatchGAN, ConvNeXt) register a NetworkDef; Keras networks (Facenet512)
+ * register in `kerasNetworks` and run through their own loader.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ModelLoadError } from '../errors.js';
@@ -77,9 +78,25 @@ export const networks = {
 } as const;
 export type NetworkName = keyof typeof networks;
 
+/**
+ * Networks with weights in their own (Keras .h5) format, which `ganon model run` executes
+ * outside the PyTorch-named Params machinery (src/models/run.ts).
+ */
+export const kerasNetworks = {
+  facenet512: {
+    description: "DeepFace's Facenet512 (InceptionResNetV1) from DeepFace's facenet512_weights.h5: NCHW [n, 3, 160, 160] BGR in [0, 1] (DeepFace's preprocessing) -> embeddings [n, 512]",
+    inputChannels: 3,
+    inputSize: 160,
+  },
+} as const;
+
+/** Every --arch `ganon model run` accepts. */
+export const ARCH_NAMES: readonly string[] = [...Object.keys(networks), ...Object.keys(kerasNetworks)];
+
 export function getNetwork(name: string): NetworkDef<unknown> {
+  if (name in kerasNetworks) throw new ConfigError(`'${name}' loads Keras .h5 weights: run it with runNetwork (ganon model run), not through the PyTorch-named registry`);
   if (!(name in networks)) {
-    throw new ConfigError(`unknown network '${name}': expected one of ${Object.keys(networks).join(', ')}`);
+    throw new ConfigError(`unknown network '${name}': expected one of ${ARCH_NAMES.join(', ')}`);
   }
   return networks[name as NetworkName] as unknown as NetworkDef<unknown>;
 }

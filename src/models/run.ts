@@ -1,7 +1,8 @@
 /**
  * `ganon model run`: one registered network, eval mode, on a raw float32 NCHW
- * tensor named `input`; returns `output` in NCHW. This is how ported weights
- * are checked against PyTorch.
+ * tensor named `input`; returns `output` in NCHW (or [n, d] for classifiers and
+ * embedders). This is how ported weights are checked against PyTorch (and
+ * Facenet512 against Keras / DeepFace).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, InputError, ModelLoadError } from '../errors.js';
@@ -10,7 +11,8 @@ import {
   archName, convnextConfig, convnextForward, convnextInit, convnextSpecs, convnextValues, inferConvNextConfig, timmToTorchvision,
 } from './convnext.js';
 import { readWeights } from '../io/weights.js';
-import { getNetwork } from './registry.js';
+import { FACENET512_CONFIG, inferFacenetConfig, loadFacenetNet } from '../eval/facenet512.js';
+import { getNetwork, kerasNetworks } from './registry.js';
 import { fromTorchMap, Params } from './params.js';
 
 const PROBES: Record<string, [string, string]> = {
@@ -26,6 +28,7 @@ export interface RunNetworkOptions {
 }
 
 export async function runNetwork(arch: string, weightsPath: string, input: TensorMap, inputSource: string, opts: RunNetworkOptions = {}): Promise<TensorMap> {
+  if (arch === 'facenet512') return runFacenet512(weightsPath, input, inputSource, opts);
   const def = getNetwork(arch);
   if (arch.startsWith('convnext')) return runConvNext(arch, weightsPath, input, inputSource, opts);
   if (opts.numClasses !== undefined) throw new ConfigError(`--num-classes applies to ConvNeXt networks only, not '${arch}'`);
@@ -50,6 +53,34 @@ async function runConvNext(arch: string, weightsPath: string, input: TensorMap, 
   const x = checkedInput(input, inputSource, cfg.inChannels, arch);
   const params = new Params(convnextSpecs(cfg), values, arch);
   return forwardNchw(params, (t) => convnextForward(params, cfg, t), x);
+}
+
+/**
+ * DeepFace's Facenet512 on an NCHW [n, 3, 160, 160] input that is already DeepFace's
+ * preprocessing (BGR, resized and padded, /255); output `output` [n, dimension], not
+ * normalised. The architecture is read from the file (a scaled-down test file runs too, and
+ * is said so).
+ */
+async function runFacenet512(weightsPath: string, input: TensorMap, inputSource: string, opts: RunNetworkOptions): Promise<TensorMap> {
+  if (opts.numClasses !== undefined) throw new ConfigError("--num-classes applies to ConvNeXt networks only, not 'facenet512'");
+  const cfg = await inferFacenetConfig(weightsPath);
+  const full = FACENET512_CONFIG;
+  if (cfg.width !== full.width || cfg.block35 !== full.block35 || cfg.block17 !== full.block17 || cfg.block8 !== full.block8 || cfg.dimension !== full.dimension) {
+    opts.log?.(`'${weightsPath}' is a scaled InceptionResNetV1 (width ${cfg.width}, blocks ${cfg.block35}/${cfg.block17}/${cfg.block8}+1, ${cfg.dimension}-d), not DeepFace's Facenet512`);
+  }
+  const x = checkedInput(input, inputSource, kerasNetworks.facenet512.inputChannels, 'facenet512');
+  const S = kerasNetworks.facenet512.inputSize;
+  if (x.shape[2] !== S || x.shape[3] !== S) throw new InputError(`${inputSource}: 'input' is ${x.shape[2]}x${x.shape[3]}, facenet512 takes ${S}x${S} (DeepFace's preprocessing)`);
+  const net = await loadFacenetNet(weightsPath, cfg);
+  try {
+    const y = tf.tidy(() => net.predict(tf.transpose(tf.tensor4d(x.data, x.shape as [number, number, number, number]), [0, 2, 3, 1]) as tf.Tensor4D));
+    const data = (await y.data()) as Float32Array;
+    const shape = y.shape.slice();
+    y.dispose();
+    return new Map([['output', { shape, data }]]);
+  } finally {
+    net.dispose();
+  }
 }
 
 function checkedInput(input: TensorMap, inputSource: string, want: number, arch: string) {

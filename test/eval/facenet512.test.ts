@@ -13,10 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../src/errors.js';
 import type { Embedder } from '../../src/eval/embed.js';
 import {
-  deepfaceResizePad, facenetLayerSpecs, facenetParamCount, FACENET512_CONFIG, loadFacenet512Embedder, loadFacenetNet,
+  deepfaceResizePad, facenetLayerSpecs, facenetParamCount, FACENET512_CONFIG, inferFacenetConfig, loadFacenet512Embedder, loadFacenetNet,
   type FacenetConfig, type FacenetNet,
 } from '../../src/eval/facenet512.js';
-import { repoRoot } from '../helpers/cli.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
+import { ARCH_NAMES, getNetwork } from '../../src/models/registry.js';
+import { runNetwork } from '../../src/models/run.js';
+import { ganon, repoRoot } from '../helpers/cli.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers/tensors.js';
 
 const DIR = `${repoRoot}test/fixtures/facenet512/`;
@@ -122,5 +125,52 @@ describe('wrong weight files', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'facenet-')), 'bad.h5');
     writeFileSync(path, 'not an hdf5 file');
     await expect(loadFacenetNet(path, fx.config)).rejects.toThrow(/cannot open the Facenet512 weights/);
+  });
+});
+
+describe('ganon model run --arch facenet512', () => {
+  const nchw = (): Float32Array => {
+    // the fixture's preprocessed inputs (HWC BGR levels) -> NCHW in [0, 1]
+    const S = 160;
+    const out = new Float32Array(3 * 3 * S * S);
+    fx.inputs.forEach((b, i) => bytes(b).forEach((v, j) => {
+      const c = j % 3;
+      const p = (j - c) / 3;
+      out[((i * 3 + c) * S * S) + p] = v / 255;
+    }));
+    return out;
+  };
+
+  it('reads the architecture back from the weights file', async () => {
+    expect(await inferFacenetConfig(H5)).toEqual(fx.config);
+  });
+
+  it('runNetwork: NCHW [3,3,160,160] -> [3,512] within 1e-4 of Keras, says the file is scaled down', async () => {
+    const logs: string[] = [];
+    const out = await expectNoLeak(() => runNetwork('facenet512', H5, new Map([['input', { shape: [3, 3, 160, 160], data: nchw() }]]), 'in', { log: (l) => logs.push(l) }));
+    const y = out.get('output')!;
+    expect(y.shape).toEqual([3, 512]);
+    for (let i = 0; i < 3; i++) expect(maxAbsDiff(y.data.subarray(i * 512, (i + 1) * 512), fx.embeddings[i]!)).toBeLessThan(1e-4);
+    expect(logs.join('\n')).toMatch(/scaled InceptionResNetV1 \(width 0\.125, blocks 2\/2\/2\+1, 512-d\), not DeepFace's Facenet512/);
+    await expect(runNetwork('facenet512', H5, new Map([['input', { shape: [1, 3, 96, 96], data: new Float32Array(3 * 96 * 96) }]]), 'in')).rejects.toThrow(/facenet512 takes 160x160/);
+    await expect(runNetwork('facenet512', H5, new Map([['input', { shape: [1, 1, 160, 160], data: new Float32Array(160 * 160) }]]), 'in')).rejects.toThrow(/expects 3/);
+    await expect(runNetwork('facenet512', H5, new Map(), 'in', { numClasses: 3 })).rejects.toThrow(/--num-classes/);
+    expect(() => getNetwork('facenet512')).toThrow(/Keras/);
+    expect(ARCH_NAMES).toContain('facenet512');
+  });
+
+  it('the CLI writes the embeddings as safetensors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facenet-run-'));
+    const input = join(dir, 'in.safetensors');
+    writeFileSync(input, encodeSafetensors(new Map([['input', { shape: [3, 3, 160, 160], data: nchw() }]])));
+    const out = join(dir, 'out.safetensors');
+    const r = ganon(['model', 'run', '--arch', 'facenet512', '--weights', H5, '--input', input, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const y = decodeSafetensors(readFileSync(out)).tensors.get('output')!;
+    expect(y.shape).toEqual([3, 512]);
+    expect(maxAbsDiff(y.data.subarray(0, 512), fx.embeddings[0]!)).toBeLessThan(1e-4);
+    const bad = ganon(['model', 'run', '--arch', 'facenet512', '--weights', join(dir, 'none.h5'), '--input', input, '--out', out]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/does not exist/);
   });
 });
