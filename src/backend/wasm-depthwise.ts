@@ -1,5 +1,6 @@
 /**
- * Depthwise-convolution gradient kernels for tfjs-backend-wasm 4.22.
+ * Depthwise-convolution kernels for tfjs-backend-wasm 4.22: both gradients, and a
+ * forward pass for the filters wasm's own kernel is slow on.
  *
  * Why: wasm ships neither `DepthwiseConv2dNativeBackpropInput` nor
  * `DepthwiseConv2dNativeBackpropFilter`, so training anything with a depthwise
@@ -17,6 +18,9 @@
  *   p+2P} along each axis (dilation P*d): each piece is a fast 9-tap conv whose
  *   padding is the original minus p*d, and the pieces are added with AddN.
  *   (2-4x faster than one 7x7 conv, e.g. wasm's own forward, at ConvNeXt shapes.)
+ * - forward (DepthwiseConv2dNative): the same pieces for multiplier-1 filters
+ *   without a fast micro-kernel (7x7 and the like), any stride; everything else
+ *   goes to wasm's own kernel, kept when this one is registered.
  * - dW: dy is cut into 3x3 spatial blocks; every (image, block, channel) becomes
  *   one channel of a depthwise conv whose input is the block's window of x
  *   (halo included, gathered in JS) and whose 3x3 "filter" is the dy block, with
@@ -36,6 +40,7 @@ import {
   getKernel,
   registerKernel,
   unregisterKernel,
+  type DepthwiseConv2dNativeAttrs,
   type DepthwiseConv2dNativeBackpropFilterAttrs,
   type DepthwiseConv2dNativeBackpropInputAttrs,
   type KernelConfig,
@@ -67,38 +72,61 @@ function heapOf(b: WasmBackendLike, t: TensorInfo): { heap: Float32Array; off: n
   return { heap: new Float32Array(v.buffer), off: v.byteOffset >>> 2 };
 }
 
+/**
+ * wasm's own `DepthwiseConv2dNative` (XNNPACK), kept when ours replaces it
+ * (registerWasmDepthwiseGradientKernels); null until then.
+ */
+let originalForward: KernelConfig | null = null;
+
+/** wasm's own (XNNPACK) depthwise conv, whatever is registered under the name now. */
+function xnnDepthwise(b: WasmBackendLike, inputs: { x: TensorInfo; filter: TensorInfo }, attrs: NamedAttrMap): TensorInfo {
+  if (originalForward !== null) return originalForward.kernelFunc({ inputs: inputs as never, backend: b as never, attrs }) as TensorInfo;
+  return call('DepthwiseConv2dNative', b, inputs, attrs);
+}
+
 /** wasm's (XNNPACK) depthwise conv, multiplier 1, explicit non-negative padding. */
 function depthwise(b: WasmBackendLike, x: TensorInfo, filter: TensorInfo, strides: [number, number],
   pad: [number, number, number, number], dilations: [number, number]): TensorInfo {
   const [t, bo, l, r] = pad;
-  return call('DepthwiseConv2dNative', b, { x, filter }, {
+  return xnnDepthwise(b, { x, filter }, {
     strides, pad: [[0, 0], [t, bo], [l, r], [0, 0]], dilations, dimRoundingMode: undefined, dataFormat: 'NHWC',
   } as unknown as NamedAttrMap);
 }
 
-/** Taps per piece along one axis (3: XNNPACK's fast 9-tap micro-kernel for 3x3). */
-const PIECE_TAPS = 3;
-
-function axisSplit(k: number): { P: number; t: number } {
-  return k <= PIECE_TAPS ? { P: 1, t: k } : { P: Math.ceil(k / PIECE_TAPS), t: PIECE_TAPS };
-}
+/**
+ * One piece along one axis: taps first, first + step, ..., first + (n-1)*step of the
+ * filter, computed as a conv of t >= n taps (the rest zero) with dilation step*d.
+ */
+interface AxisPiece { first: number; step: number; n: number; t: number }
 
 /**
- * out[n,y,x,c] = sum_{i<kh, j<kw} inp[n, y + i*dh - top, x + j*dw - left, c] * tap(i, j)[c]
- * (zero outside inp), for y < outH, x < outW: a stride-1 depthwise correlation with
- * multiplier 1 and arbitrary (even negative) padding, as a sum of 3x3 XNNPACK convs.
+ * A filter axis of k > 3 taps is cut into P = ceil(k/3) pieces of taps {p, p+P, p+2P}
+ * (dilation P*d, padding shifted by p*d), so every shift p < P stays within 'same'
+ * padding and no piece needs its input cropped. (Runs of 3 consecutive taps were
+ * measured 1.5-2x slower at ConvNeXt shapes: the pieces beyond the padding need a
+ * cropped copy of the input.)
+ */
+function axisPieces(k: number, T = 3): AxisPiece[] {
+  if (k <= T) return [{ first: 0, step: 1, n: k, t: k }];
+  const P = Math.ceil(k / T);
+  const out: AxisPiece[] = [];
+  for (let p = 0; p < P; p++) out.push({ first: p, step: P, n: Math.ceil((k - p) / P), t: T });
+  return out;
+}
+
+/** Tap counts with a single-pass XNNPACK depthwise micro-kernel (1 measured as fast as 3). */
+const FAST_TAPS = new Set([1, 3, 4, 9, 25]);
+
+/**
+ * out[n,y,x,c] = sum_{i<kh, j<kw} inp[n, y*sh + i*dh - top, x*sw + j*dw - left, c] * tap(i, j)[c]
+ * (zero outside inp), for y < outH, x < outW: a depthwise correlation with multiplier 1
+ * and arbitrary (even negative) padding, as a sum of XNNPACK convs of at most 3x3 taps
+ * (pieces with a fast micro-kernel: 3x3, 3x1, 1x3, 2x2, 1x1; a 2 becomes 3 with a zero tap).
  * `taps` holds Ch floats per tap; tapOffset(i, j) says where tap (i, j) starts.
  */
-function depthwiseStride1(b: WasmBackendLike, inp: TensorInfo, taps: Float32Array, tapOffset: (i: number, j: number) => number,
-  kh: number, kw: number, dh: number, dw: number, top: number, left: number, outH: number, outW: number): TensorInfo {
+export function depthwiseSplit(b: WasmBackendLike, inp: TensorInfo, taps: Float32Array, tapOffset: (i: number, j: number) => number,
+  kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, top: number, left: number, outH: number, outW: number): TensorInfo {
   const [n, lh, lw, ch] = inp.shape as [number, number, number, number];
-  let ay = axisSplit(kh);
-  let ax = axisSplit(kw);
-  // 2x3 / 3x2 pieces have no fast micro-kernel: add a zero tap to make them 3x3.
-  if (ay.t * ax.t === 6) {
-    if (ay.t === 2) ay = { P: 1, t: 3 };
-    else ax = { P: 1, t: 3 };
-  }
   // Pieces are added as they come, three at a time into a running sum, so that
   // at most five [n, outH, outW, ch] buffers are alive (not one per piece).
   let parts: TensorInfo[] = [];
@@ -107,14 +135,22 @@ function depthwiseStride1(b: WasmBackendLike, inp: TensorInfo, taps: Float32Arra
     free(b, ...parts);
     parts = [s];
   };
-  for (let py = 0; py < ay.P; py++) {
-    for (let px = 0; px < ax.P; px++) {
-      const Dy = ay.P * dh;
-      const Dx = ax.P * dw;
-      let padT = top - py * dh;
-      let padB = outH - lh - padT + (ay.t - 1) * Dy;
-      let padL = left - px * dw;
-      let padR = outW - lw - padL + (ax.t - 1) * Dx;
+  for (const ay0 of axisPieces(kh)) {
+    for (const ax0 of axisPieces(kw)) {
+      let ay = ay0;
+      let ax = ax0;
+      if (!FAST_TAPS.has(ay.t * ax.t)) {
+        // 2x3, 3x2 (or 2x1, 1x2): no fast micro-kernel; a zero tap makes the 2 a 3.
+        if (ay.t === 2) ay = { ...ay, t: 3 };
+        if (ax.t === 2) ax = { ...ax, t: 3 };
+      }
+      const Dy = ay.step * dh;
+      const Dx = ax.step * dw;
+      // The least padding after that gives outH (outW) outputs at this stride.
+      let padT = top - ay.first * dh;
+      let padB = (outH - 1) * sh + 1 + (ay.t - 1) * Dy - lh - padT;
+      let padL = left - ax.first * dw;
+      let padR = (outW - 1) * sw + 1 + (ax.t - 1) * Dx - lw - padL;
       // Negative padding means rows/columns this piece never reads: crop them.
       const r0 = Math.max(0, -padT);
       const r1 = lh - Math.max(0, -padB);
@@ -124,30 +160,25 @@ function depthwiseStride1(b: WasmBackendLike, inp: TensorInfo, taps: Float32Arra
       padT = Math.max(0, padT); padB = Math.max(0, padB);
       padL = Math.max(0, padL); padR = Math.max(0, padR);
       const g = new Float32Array(ay.t * ax.t * ch);
-      let any = false;
-      for (let u = 0; u < ay.t; u++) {
-        const i = py + u * ay.P;
-        if (i >= kh) continue;
-        for (let v = 0; v < ax.t; v++) {
-          const j = px + v * ax.P;
-          if (j >= kw) continue;
+      for (let u = 0; u < ay.n; u++) {
+        const i = ay.first + u * ay.step;
+        for (let v = 0; v < ax.n; v++) {
+          const j = ax.first + v * ax.step;
           const o = tapOffset(i, j);
           g.set(taps.subarray(o, o + ch), (u * ax.t + v) * ch);
-          any = true;
         }
       }
-      if (!any) continue;
       const crop = r0 > 0 || c0 > 0 || r1 < lh || c1 < lw;
       const src = crop
         ? call('Slice', b, { x: inp }, { begin: [0, r0, c0, 0], size: [n, r1 - r0, c1 - c0, ch] } as unknown as NamedAttrMap)
         : inp;
       const f = b.makeOutput([ay.t, ax.t, ch, 1], 'float32', undefined, g);
-      const out = depthwise(b, src, f, [1, 1], [padT, padB, padL, padR], [Dy, Dx]);
+      const out = depthwise(b, src, f, [sh, sw], [padT, padB, padL, padR], [Dy, Dx]);
       free(b, f);
       if (crop) free(b, src);
       if (out.shape[1] !== outH || out.shape[2] !== outW) {
         free(b, out, ...parts);
-        throw new Error(`wasm depthwise gradient: piece shape ${out.shape} != [${n},${outH},${outW},${ch}]`);
+        throw new Error(`wasm depthwise: piece shape ${out.shape} != [${n},${outH},${outW},${ch}]`);
       }
       parts.push(out);
       if (parts.length === 4) fold();
@@ -209,7 +240,7 @@ export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend
   const top = (kh - 1) * dh - info.padInfo.top;
   const left = (kw - 1) * dw - info.padInfo.left;
   const flipped = (i: number, j: number) => ((kh - 1 - i) * kw + (kw - 1 - j)) * cm;
-  const out = depthwiseStride1(b, z, wv, flipped, kh, kw, dh, dw, top, left, h, w);
+  const out = depthwiseSplit(b, z, wv, flipped, kh, kw, 1, 1, dh, dw, top, left, h, w);
   if (z !== dy) free(b, z);
   if (m === 1) return out;
   const summed = call('Sum', b, { x: { ...out, shape: [n, h, w, c, m] } }, { axis: [4], keepDims: false } as unknown as NamedAttrMap);
@@ -324,18 +355,69 @@ export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backen
   return b.makeOutput([kh, kw, c, m], 'float32', undefined, Float32Array.from(acc));
 };
 
+/**
+ * Filters for which the forward pass is computed as 3x3 pieces: multiplier 1 and a
+ * tap count without a fast XNNPACK micro-kernel (anything but 1x1..3x3, 2x2 and 5x5
+ * shapes: 7x7 in ConvNeXt). Everything else goes to wasm's own kernel.
+ */
+export function forwardUsesPieces(kh: number, kw: number, m: number): boolean {
+  if (m !== 1) return false;
+  if (kh <= 3 && kw <= 3) return false;
+  if (kh * kw === 25 || kh * kw === 4) return false;
+  return true;
+}
+
+/**
+ * DepthwiseConv2dNative for wasm: filters with a slow XNNPACK path (see
+ * forwardUsesPieces) as a sum of dilated 3x3 pieces (depthwiseSplit), the rest by
+ * wasm's own kernel.
+ */
+export const depthwiseConv2dNative: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as unknown as WasmBackendLike;
+  const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+  const a = attrs as unknown as DepthwiseConv2dNativeAttrs;
+  const [kh, kw, , m] = filter.shape as [number, number, number, number];
+  if (!forwardUsesPieces(kh, kw, m) || (a.dataFormat !== undefined && a.dataFormat !== 'NHWC')) {
+    return xnnDepthwise(b, { x, filter }, attrs as NamedAttrMap);
+  }
+  const info = convInfo(x.shape, filter.shape, a);
+  const c = x.shape[3]!;
+  const wv = b.typedArrayFromHeap(filter).slice(); // [kh, kw, c, 1]; copied: the heap may grow
+  return depthwiseSplit(b, x, wv, (i, j) => (i * kw + j) * c, kh, kw, info.strideHeight, info.strideWidth,
+    info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth);
+};
+
 export const wasmDepthwiseGradientKernels: KernelConfig[] = [
   { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: 'wasm', kernelFunc: depthwiseConv2dNativeBackpropInput },
   { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: depthwiseConv2dNativeBackpropFilter },
 ];
 
 let registered = false;
-/** Registers the depthwise gradient kernels for wasm; call before tf.setBackend('wasm'). Idempotent. */
+/**
+ * Registers the depthwise gradient kernels and the forward replacement for wasm;
+ * call before tf.setBackend('wasm'). Idempotent. wasm's own forward kernel is kept
+ * (with its setup function, which the backend runs at initialisation) for the
+ * filters it is fast on and for the 3x3 pieces.
+ */
 export function registerWasmDepthwiseGradientKernels(): void {
   if (registered) return;
   for (const k of wasmDepthwiseGradientKernels) {
     if (getKernel(k.kernelName, k.backendName) !== undefined) unregisterKernel(k.kernelName, k.backendName);
     registerKernel(k);
   }
+  const own = getKernel('DepthwiseConv2dNative', 'wasm');
+  if (own !== undefined && own.kernelFunc !== depthwiseConv2dNative) {
+    originalForward = own;
+    unregisterKernel('DepthwiseConv2dNative', 'wasm');
+    const cfg: KernelConfig = { kernelName: 'DepthwiseConv2dNative', backendName: 'wasm', kernelFunc: depthwiseConv2dNative };
+    if (own.setupFunc !== undefined) cfg.setupFunc = own.setupFunc;
+    if (own.disposeFunc !== undefined) cfg.disposeFunc = own.disposeFunc;
+    registerKernel(cfg);
+  }
   registered = true;
+}
+
+/** wasm's own DepthwiseConv2dNative (for comparisons), or null before registration. */
+export function originalWasmDepthwiseForward(): KernelFunc | null {
+  return originalForward?.kernelFunc ?? null;
 }

@@ -12,8 +12,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, getKernel } from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  depthwiseConv2dNative,
   depthwiseConv2dNativeBackpropFilter,
   depthwiseConv2dNativeBackpropInput,
+  forwardUsesPieces,
+  originalWasmDepthwiseForward,
   registerWasmDepthwiseGradientKernels,
 } from '../../src/backend/wasm-depthwise.js';
 import { maxRelDiff, seededValues } from '../helpers/tensors.js';
@@ -82,6 +85,30 @@ const cases: Case[] = [
   { name: 'd2 k2 explicit', x: [2, 7, 8, 4], k: [2, 2], m: 1, s: one, d: [2, 2], pad: ex(1, 0, 2, 1) },
   { name: 'd3x1 k3 same', x: [2, 11, 9, 4], k: [3, 3], m: 1, s: one, d: [3, 1], pad: 'same' },
   { name: 'd2 s2 k3 same (kernels only)', x: [2, 11, 10, 4], k: [3, 3], m: 2, s: [2, 2], d: [2, 2], pad: 'same' },
+];
+
+/** More forward-only geometries: the 3x3 pieces' edge cases and the fallbacks. */
+const forwardCases: Case[] = [
+  ...cases,
+  { name: 'convnext 56 batch 2 (tiny)', x: [2, 56, 56, 96], k: [7, 7], m: 1, s: one, d: one, pad: 'same' },
+  { name: 'k7 same on a 5x5 input', x: [2, 5, 5, 8], k: [7, 7], m: 1, s: one, d: one, pad: 'same' },
+  { name: 'k7 same on a 1x1 input', x: [3, 1, 1, 8], k: [7, 7], m: 1, s: one, d: one, pad: 'same' },
+  { name: 'k7 same on a 2x9 input', x: [1, 2, 9, 5], k: [7, 7], m: 1, s: one, d: one, pad: 'same' },
+  { name: 'k7 valid, output 1x1', x: [2, 7, 7, 6], k: [7, 7], m: 1, s: one, d: one, pad: 'valid' },
+  { name: 'k7 explicit pad 8 (pieces that see only padding)', x: [1, 4, 5, 3], k: [7, 7], m: 1, s: one, d: one, pad: 8 },
+  { name: 'k7 explicit asymmetric', x: [2, 10, 9, 5], k: [7, 7], m: 1, s: one, d: one, pad: ex(0, 6, 5, 1) },
+  { name: 'k7 s3 same', x: [2, 13, 11, 4], k: [7, 7], m: 1, s: [3, 3], d: one, pad: 'same' },
+  { name: 'k7 s2 valid odd', x: [1, 15, 12, 3], k: [7, 7], m: 1, s: [2, 2], d: one, pad: 'valid' },
+  { name: 'k7 s1x2 same (unequal strides)', x: [2, 9, 10, 4], k: [7, 7], m: 1, s: [1, 2], d: one, pad: 'same' },
+  { name: 'k4 s2 same', x: [2, 8, 8, 5], k: [4, 4], m: 1, s: [2, 2], d: one, pad: 'same' },
+  { name: 'k6x4 valid', x: [2, 9, 8, 3], k: [6, 4], m: 1, s: one, d: one, pad: 'valid' },
+  { name: 'k1x5 same', x: [2, 6, 9, 7], k: [1, 5], m: 1, s: one, d: one, pad: 'same' },
+  { name: 'k11 same', x: [1, 12, 13, 3], k: [11, 11], m: 1, s: one, d: one, pad: 'same' },
+  { name: 'k7 d3 same', x: [1, 20, 19, 4], k: [7, 7], m: 1, s: one, d: [3, 3], pad: 'same' },
+  { name: 'k7 d2 s2 same', x: [1, 17, 16, 3], k: [7, 7], m: 1, s: [2, 2], d: [2, 2], pad: 'same' },
+  { name: 'k5 same (wasm own kernel)', x: [2, 9, 9, 8], k: [5, 5], m: 1, s: one, d: one, pad: 'same' },
+  { name: 'k7 m2 same (wasm own kernel)', x: [2, 9, 9, 4], k: [7, 7], m: 2, s: one, d: one, pad: 'same' },
+  { name: 'k1x4 same (wasm own kernel)', x: [2, 6, 9, 3], k: [1, 4], m: 1, s: one, d: one, pad: 'same' },
 ];
 
 /** Cases tfjs-core's gradient accepts (it refuses dilations > 1). */
@@ -172,6 +199,92 @@ async function cpuReference(c: Case, seed: number): Promise<{ dx: Float32Array; 
     return out;
   });
 }
+
+/** The forward kernel through the engine on the current backend (no op-level checks). */
+async function forward(c: Case, seed: number, filterValues?: Float32Array, filterShape?: number[], dilations?: [number, number]): Promise<Float32Array> {
+  const v = data(c, seed);
+  const x = tf.tensor4d(v.x, c.x);
+  const w = tf.tensor(filterValues ?? v.w, filterShape ?? [c.k[0], c.k[1], c.x[3], c.m]);
+  const y = tf.engine().runKernel('DepthwiseConv2dNative', { x, filter: w },
+    { strides: c.s, pad: c.pad, dilations: dilations ?? c.d, dimRoundingMode: undefined, dataFormat: 'NHWC' } as never) as tf.Tensor;
+  const out = (await y.data()) as Float32Array;
+  tf.dispose([x, w, y]);
+  return out;
+}
+
+/** cpu's forward with the equivalent undilated filter (zeros between the taps), dilation 1. */
+async function cpuForward(c: Case, seed: number): Promise<Float32Array> {
+  const v = data(c, seed);
+  const [kh, kw] = c.k;
+  const [dh, dw] = c.d;
+  const per = c.x[3] * c.m;
+  const eh = (kh - 1) * dh + 1;
+  const ew = (kw - 1) * dw + 1;
+  const we = new Float32Array(eh * ew * per);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) we.set(v.w.subarray((i * kw + j) * per, (i * kw + j + 1) * per), (i * dh * ew + j * dw) * per);
+  }
+  return onBackend('cpu', () => forward(c, seed, we, [eh, ew, c.x[3], c.m], [1, 1]));
+}
+
+describe('wasm depthwise-conv forward kernel', () => {
+  it('replaces wasm\'s own kernel, which stays available for the rest', () => {
+    expect(tf.getBackend()).toBe('wasm');
+    expect(getKernel('DepthwiseConv2dNative', 'wasm')?.kernelFunc).toBe(depthwiseConv2dNative);
+    const own = originalWasmDepthwiseForward();
+    expect(own).not.toBeNull();
+    expect(own).not.toBe(depthwiseConv2dNative);
+  });
+
+  it('uses 3x3 pieces only for multiplier-1 filters without a fast XNNPACK kernel', () => {
+    expect(forwardUsesPieces(7, 7, 1)).toBe(true);
+    expect(forwardUsesPieces(4, 4, 1)).toBe(true);
+    expect(forwardUsesPieces(1, 7, 1)).toBe(true);
+    expect(forwardUsesPieces(3, 3, 1)).toBe(false);
+    expect(forwardUsesPieces(5, 5, 1)).toBe(false);
+    expect(forwardUsesPieces(1, 4, 1)).toBe(false);
+    expect(forwardUsesPieces(7, 7, 2)).toBe(false);
+  });
+
+  it('has every ConvNeXt stage shape and the fallbacks among its cases', () => {
+    expect(forwardCases.filter((c) => forwardUsesPieces(c.k[0], c.k[1], c.m)).length).toBeGreaterThanOrEqual(30);
+    expect(forwardCases.filter((c) => !forwardUsesPieces(c.k[0], c.k[1], c.m)).length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(forwardCases.map((c, i) => [c.name, i, c] as const))('matches cpu: %s', async (_name, i, c) => {
+    const wasm = await forward(c, 300 + 5 * i);
+    const cpu = await cpuForward(c, 300 + 5 * i);
+    expect(wasm.length).toBe(cpu.length);
+    expect(maxRelDiff(wasm, cpu)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('matches tf.depthwiseConv2d on cpu through the op (ConvNeXt block with bias)', async () => {
+    const run = async () => {
+      const x = tf.tensor4d(seededValues(2 * 28 * 28 * 64, 81), [2, 28, 28, 64]);
+      const w = tf.tensor4d(seededValues(7 * 7 * 64, 82), [7, 7, 64, 1]);
+      const bias = tf.tensor1d(seededValues(64, 83));
+      const y = tf.add(tf.depthwiseConv2d(x, w, 1, 'same'), bias);
+      const v = (await y.data()) as Float32Array;
+      tf.dispose([x, w, bias, y]);
+      return v;
+    };
+    const wasm = await run();
+    const cpu = await onBackend('cpu', run);
+    expect(maxRelDiff(wasm, cpu)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('leaves no tensor and no wasm buffer behind', async () => {
+    const picks = ['convnext 14', 'k7 explicit pad 8 (pieces that see only padding)', 'k7 explicit asymmetric', 'k5 same (wasm own kernel)'];
+    const cs = picks.map((n) => forwardCases.find((k) => k.name === n)!);
+    for (const c of cs) await forward(c, 1); // warm-up
+    const before = tf.memory();
+    for (let r = 0; r < 3; r++) for (const c of cs) await forward(c, 2 + r);
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(after.numDataBuffers).toBe(before.numDataBuffers);
+  });
+});
 
 describe('wasm depthwise-conv gradient kernels', () => {
   it('are registered for wasm, idempotently', () => {
