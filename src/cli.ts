@@ -239,16 +239,19 @@ export function buildCli(argv: string[]) {
     .command('stats', 'paired-sample statistics (Wilcoxon signed-rank, Shapiro-Wilk, Bonferroni) as scipy computes them', statsCommand)
     .command('report <runs..>', 'the paper\'s tables and figures from evaluation and training runs: report.md, report.html, CSV, Parquet, Vega-Lite, SVG, PNG', reportCommand,
       (a) => reportHandler(a as unknown as Parameters<typeof reportHandler>[0]))
-    .command('demo', 'synthetic data + the smoke training config: the whole training path in a minute', (a) => a
-      .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and samples go' })
-      .option('config', { type: 'string', default: 'configs/smoke.yaml' })
-      .option('count', { type: 'number', default: 64, describe: 'synthetic pairs to generate' })
-      .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key' })
+    .command('demo', 'the main job on embedded defaults: real photos -> preprocess -> anonymize (toy or given generator, baselines) -> identity + emotion evaluation -> report', (a) => a
+      .option('out', { type: 'string', default: 'runs/demo', describe: 'output folder (images, preprocessed, anon, identity, emotion, train, report); rewritten on each run' })
+      .option('images', { type: 'string', describe: 'more face photos to include (besides astronaut.png / camera.png fetched by scripts/fetch-test-images.sh)' })
+      .option('weights', { type: 'string', describe: 'generator weights (the published .ckpt, a checkpoint dir, .safetensors); default: train a toy generator here' })
+      .option('config', { type: 'string', default: 'configs/toy.yaml', describe: 'the toy generator\'s training config' })
+      .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a toy config key, e.g. --set train.maxSteps=10' })
+      .option('variants', { type: 'number', default: 4, describe: 'images made of each photo (itself, mirror, rotations, zoom, brightness)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
       .options(backendOpt),
     async (a) => {
       const b = await backend(a.backend);
-      const r = await runDemo({ outDir: a.out, configFile: a.config, backend: b.name, count: a.count, sets: a.set, signal: interruptSignal() });
-      process.stdout.write(`demo ${r.status} at step ${r.step}\n  data:       ${r.dataDir}\n  checkpoint: ${r.lastCheckpoint}\n  samples:    ${r.samples.join('\n              ') || 'none'}\n  step log:   ${r.runDir}/steps.arrow\n`);
+      const r = await runDemo({ outDir: a.out, backend: b.name, imagesDir: a.images, weights: a.weights, configFile: a.config, sets: a.set, variants: a.variants, signal: interruptSignal() });
+      print(a.json, r, () => [`demo done: ${r.images} images, ${r.faces} faces, generator ${r.generator}`, `report: ${r.report}`, ...r.summary.slice(0, 5).map((l) => `  ${l}`)].join('\n'));
     })
     .command('setup <what>', 'optional installs: `ganon setup native` builds the native TensorFlow backend (docs/native.md)', (a) => a
       .positional('what', { type: 'string', choices: ['native'], demandOption: true })

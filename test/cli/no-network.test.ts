@@ -19,12 +19,10 @@ function files(dir: string): string[] {
 }
 
 describe('no network at run time', () => {
-  it('demo training, model run and landmarks (face models) attempt no connection', () => {
+  it('model run and landmarks (face models) attempt no connection (the demo: test/cli/demo.test.ts)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-net-'));
     const log = join(dir, 'net.log');
     const env = { NODE_OPTIONS: `--import=${repoRoot}test/helpers/no-network.mjs`, GANON_NET_LOG: log };
-    const demo = ganon(['demo', '--out', join(dir, 'demo'), '--count', '10', '--set', 'train.maxSteps=2', '--set', 'imageSize=32', '--set', 'model.depth=5'], env);
-    expect(demo.code, demo.stderr).toBe(0);
     const w = `${fixtureDir}pix2pix/unet_small.safetensors`;
     const run = ganon(['model', 'run', '--arch', 'unet', '--weights', w, '--input', w, '--out', join(dir, 'o.safetensors')], env);
     expect(run.code, run.stderr).toBe(0);
