@@ -62,7 +62,8 @@ export function classifierCommand(y: Argv) {
       .option('model', { type: 'string', demandOption: true, describe: 'classifier run directory (its best/ checkpoint)' })
       .option('data', { type: 'string', demandOption: true, describe: 'a labelled dataset (as for train) or any folder of images' })
       .option('split', { type: 'string', describe: 'only this split of a labelled dataset (train, val, test)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'Arrow file: image, split, label, class, p (one row per image and class)' })
+      .option('method', { type: 'string', default: 'original', describe: "value of the 'method' column, so files of several methods concatenate into an eval --predictions file" })
+      .option('out', { type: 'string', demandOption: true, describe: 'Arrow file: image, method, split, label, class (attribute for the attributes task), p, status; one row per image and class' })
       .option('backend', { type: 'string', choices: BACKEND_NAMES }),
     async (a) => {
       const b = await initBackend(a.backend);
@@ -70,7 +71,7 @@ export function classifierCommand(y: Argv) {
       const { state } = readClassifierRun(a.model);
       const rows = listPredictionInputs(a.data, state.task, state.classes, a.split);
       const model = await loadClassifier(a.model);
-      const cols = { image: [] as string[], split: [] as string[], label: [] as string[], class: [] as string[], p: [] as number[], status: [] as string[] };
+      const cols = { image: [] as string[], method: [] as string[], split: [] as string[], label: [] as string[], class: [] as string[], p: [] as number[], status: [] as string[] };
       const bar = new Progress(rows.length, 'predict');
       let errors = 0;
       try {
@@ -89,7 +90,7 @@ export function classifierCommand(y: Argv) {
               process.stderr.write(`error: ${r.id}: ${(d as PromiseRejectedResult).reason instanceof Error ? ((d as PromiseRejectedResult).reason as Error).message : 'cannot decode'}\n`);
             }
             model.classes.forEach((c, ci) => {
-              cols.image.push(r.id); cols.split.push(r.split); cols.label.push(r.label(ci)); cols.class.push(c);
+              cols.image.push(r.id); cols.method.push(a.method); cols.split.push(r.split); cols.label.push(r.label(ci)); cols.class.push(c);
               cols.p.push(p === null ? Number.NaN : p[ci]!); cols.status.push(p === null ? 'error' : 'ok');
             });
           });
@@ -99,7 +100,10 @@ export function classifierCommand(y: Argv) {
         bar.done();
         model.dispose();
       }
-      await writeFileAtomic(a.out, tableToIPC(tableFromArrays({ ...cols, p: Float64Array.from(cols.p) }), 'file'));
+      const classCol = state.task === 'attributes' ? 'attribute' : 'class';
+      await writeFileAtomic(a.out, tableToIPC(tableFromArrays({
+        image: cols.image, method: cols.method, split: cols.split, label: cols.label, [classCol]: cols.class, p: Float64Array.from(cols.p), status: cols.status,
+      }), 'file'));
       process.stdout.write(`${rows.length} images (${errors} errors), ${model.classes.length} classes -> ${a.out}\n`);
       if (rows.length > 0 && errors === rows.length) process.exitCode = 3;
     })

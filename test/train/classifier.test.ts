@@ -105,7 +105,8 @@ describe('classifier training (micro ConvNeXt, wasm)', () => {
     expect(p.code).toBe(0);
     const table = tableFromIPC(readFileSync(preds));
     expect(table.numRows).toBe(48 * 3);
-    expect(table.schema.fields.map((f) => f.name)).toEqual(['image', 'split', 'label', 'class', 'p', 'status']);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['image', 'method', 'split', 'label', 'class', 'p', 'status']);
+    expect(table.getChild('method')!.get(0)).toBe('original');
     const bad = ganon(['classifier', 'train', '--data', data, '--arch', 'convnext_nano', '--out', out]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/arch must be one of/);
