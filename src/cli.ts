@@ -7,7 +7,6 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BACKEND_NAMES, backendLine, initBackend, type BackendInfo } from './backend/index.js';
 import { loadTrainConfig } from './config/train.js';
-import { runDemo } from './demo.js';
 import { ToolkitError } from './errors.js';
 import { decodeImage, writePng } from './io/images.js';
 import { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
@@ -250,6 +249,7 @@ export function buildCli(argv: string[]) {
       .options(backendOpt),
     async (a) => {
       const b = await backend(a.backend);
+      const { runDemo } = await import('./demo.js');
       const r = await runDemo({ outDir: a.out, backend: b.name, imagesDir: a.images, weights: a.weights, configFile: a.config, sets: a.set, variants: a.variants, signal: interruptSignal() });
       print(a.json, r, () => [`demo done: ${r.images} images, ${r.faces} faces, generator ${r.generator}`, `report: ${r.report}`, ...r.summary.slice(0, 5).map((l) => `  ${l}`)].join('\n'));
     })

@@ -2,8 +2,7 @@
 import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
 import { Progress } from '../util/progress.js';
-import { buildReport } from './report.js';
-import { loadRuns } from './runs.js';
+// report.js and runs.js (vega, vega-lite, resvg, parquet-wasm) load in the handler, so other commands start fast.
 
 export function reportCommand(y: Argv) {
   return y
@@ -22,6 +21,8 @@ export async function reportHandler(a: { runs: string[]; out: string; title?: st
     if (i <= 0 || i === s.length - 1) throw new InputError(`--samples '${s}': expected NAME=DIR`);
     return { name: s.slice(0, i), dir: s.slice(i + 1) };
   });
+  const { loadRuns } = await import('./runs.js');
+  const { buildReport } = await import('./report.js');
   const found = loadRuns(a.runs);
   if (found.runs.length === 0 && samples.length === 0) {
     throw new InputError(`no run found in ${a.runs.join(', ')}: ${found.skipped.map((s) => `${s.what}: ${s.reason}`).join('; ')}`);
