@@ -25,7 +25,9 @@ import { maxAbsDiff, seededValues } from '../helpers/tensors.js';
 const probe = await loadNativeBackend();
 if (!probe.info) throw new Error(`GANON_NATIVE_TESTS=1 but no native backend: ${probe.tried.map((t) => `${t.package}: ${t.error}`).join('; ')}`);
 const meta = JSON.parse(readFileSync(`${fixtureDir}pix2pix/meta.json`, 'utf8')) as { cases: Record<string, { A: number }> };
+const convnextA = (JSON.parse(readFileSync(`${fixtureDir}convnext/base_formula.json`, 'utf8')) as { A: number }).A;
 const amplitude: Record<string, number> = { unet: meta.cases.unet256_formula!.A, patchgan: meta.cases.patchgan256_formula!.A };
+for (const name of Object.keys(networks)) if (name.startsWith('convnext')) amplitude[name] = convnextA;
 
 async function forwardOn(backend: string, name: keyof typeof networks): Promise<Float32Array> {
   await tf.setBackend(backend);
@@ -52,6 +54,7 @@ describe(`native backend: ${probe.info.package} (libtensorflow ${probe.info.libt
 
   for (const name of Object.keys(networks) as (keyof typeof networks)[]) {
     it(`${name} at 256 px matches wasm within 1e-4`, async () => {
+      expect(amplitude[name], `no formula amplitude for ${name}`).toBeDefined();
       const wasm = await forwardOn('wasm', name);
       const nat = await forwardOn('tensorflow', name);
       expect(maxAbsDiff(nat, wasm)).toBeLessThanOrEqual(1e-4);
