@@ -124,18 +124,56 @@ export function convnextInit(seed: number): (spec: ParamSpec) => Float32Array {
   };
 }
 
-/** LayerNorm over the last axis (channels in NHWC), eps 1e-6, biased variance. */
+/**
+ * LayerNorm over the last axis (channels in NHWC), eps 1e-6, biased variance, with a
+ * hand-written gradient that keeps only x-hat and 1/sigma for the backward pass (autograd
+ * of the composed ops keeps about eight activation-sized tensors per call):
+ *   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * w
+ *   dw = sum(dy * xhat),  db = sum(dy)   (sums over every axis but the last)
+ */
 export function layerNorm<T extends tf.Tensor>(x: T, w: tf.Tensor, b: tf.Tensor): T {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LN_EPS))), w), b) as T;
-  });
+  return layerNormOp(x, w, b) as T;
 }
 
-/** Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), as nn.GELU() (approximate='none'). */
+const layerNormOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  const { mean, variance } = tf.moments(x, -1, true);
+  const rstd = tf.rsqrt(tf.add(variance, LN_EPS));
+  const xhat = tf.mul(tf.sub(x, mean), rstd);
+  save([xhat, rstd, w]);
+  return {
+    value: tf.add(tf.mul(xhat, w), b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xh, rs, ws] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const axes = Array.from({ length: dy.rank - 1 }, (_, i) => i);
+      const g = tf.mul(dy, ws);
+      const dx = tf.mul(rs, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xh, tf.mean(tf.mul(g, xh), -1, true))));
+      return [dx, tf.sum(tf.mul(dy, xh), axes), tf.sum(dy, axes)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/**
+ * Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), as nn.GELU() (approximate='none'); the
+ * gradient Phi(x) + x phi(x) is written out so only x is kept for the backward pass.
+ */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
+  return geluOp(x) as T;
 }
+
+const geluOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs] = saved as [tf.Tensor];
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs, Math.SQRT1_2)), 1), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return [tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)))];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
 function linear(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor): tf.Tensor4D {
   const [n, h, wd, c] = x.shape;

@@ -158,7 +158,7 @@ describe('ConvNeXt weights', () => {
     await expect(runNetwork('convnext_tiny', `${dir}micro.pth`, new Map([['input', io.get('input')!]]), 'io')).rejects.toThrow(/convnext_micro .* not convnext_tiny/);
   });
 
-  it('forward and training-mode forward leak no tensors', () => {
+  it('forward, training-mode forward and gradients leak no tensors', () => {
     const cfg = { ...convnextConfig('convnext_micro', 3), stochasticDepth: 0.5 };
     const p = new Params(convnextSpecs(cfg), convnextInit(3));
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -167,6 +167,8 @@ describe('ConvNeXt weights', () => {
       tf.dispose(convnextForward(p, cfg, x));
       tf.dispose(convnextForward(p, cfg, x, { training: true, seed: i }));
       tf.dispose(convnextFeatures(p, cfg, x));
+      const { value, grads } = tf.variableGrads(() => tf.mean(convnextForward(p, cfg, x, { training: true, seed: i })) as tf.Scalar, p.list());
+      tf.dispose([value, ...Object.values(grads)]);
     }
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
@@ -190,5 +192,33 @@ describe('dense (matMul with transpose-free gradients)', () => {
     tf.dispose(dense(x, w));
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, w, dy, g1x!, g1w!, g2x!, g2w!]);
+  });
+});
+
+describe('LayerNorm and GELU with hand-written gradients', () => {
+  const composedLn = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6))), w), b);
+  };
+  const composedGelu = (x: tf.Tensor) => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+
+  it('match autograd of the composed ops (values and every gradient)', async () => {
+    const { layerNorm, gelu } = await import('../../src/models/convnext.js');
+    const x = tf.mul(tf.randomNormal([2, 5, 3, 16], 0, 1, 'float32', 11), 3);
+    const w = tf.randomNormal([16], 1, 0.3, 'float32', 12);
+    const b = tf.randomNormal([16], 0, 0.3, 'float32', 13);
+    const dy = tf.randomNormal([2, 5, 3, 16], 0, 1, 'float32', 14);
+    const loss = (f: (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor) => (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(f(a, c, d), dy));
+    const mine = tf.grads(loss((a, c, d) => layerNorm(a, c, d)))([x, w, b]);
+    const ref = tf.grads(loss(composedLn))([x, w, b]);
+    for (let i = 0; i < 3; i++) expect(relErr(await mine[i]!.data(), await ref[i]!.data()).rel, `LayerNorm grad ${i}`).toBeLessThan(1e-5);
+    expect(relErr(await layerNorm(x, w, b).data(), await composedLn(x, w, b).data()).rel).toBeLessThan(1e-6);
+    const gm = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(gelu(a), dy)))(x);
+    const gr = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(composedGelu(a), dy)))(x);
+    expect(relErr(await gm.data(), await gr.data()).rel, 'GELU grad').toBeLessThan(1e-5);
+    const before = tf.memory().numTensors;
+    tf.dispose([layerNorm(x, w, b), gelu(x)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, b, dy, gm, gr, ...mine, ...ref]);
   });
 });
