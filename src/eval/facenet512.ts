@@ -1,11 +1,14 @@
 /**
  * DeepFace's Facenet512 embedder in TF.js: InceptionResNetV1(dimension=512) as
- * `deepface/basemodels/Facenet.py` builds it (Keras functional model, 160 x 160 x 3
+ * `deepface/basemodels/Facenet.py` builds it (its function `InceptionResNetV2`, deepface 0.0.79 =
+ * deepface@d04ab28; Keras functional model, 160 x 160 x 3
  * input, Conv2D(use_bias=False) + BatchNormalization(momentum 0.995, epsilon 0.001,
  * scale=False) + ReLU units, 5 x Block35 (scale 0.17), Mixed_6a, 10 x Block17 (0.1),
  * Mixed_7a, 5 x Block8 (0.2) and a last Block8_6 (scale 1, no ReLU), global average
  * pooling, Dropout (a no-op at inference), Bottleneck Dense(512, use_bias=False) +
- * Bottleneck_BatchNorm; no L2 normalisation).
+ * Bottleneck_BatchNorm; no L2 normalisation). Layer names are DeepFace's, including its
+ * quirk: the second branch of Block17_i is `Block17_i_Branch_i_*` and of Block8_1..5
+ * `Block8_i_Branch_i_*` (the last Block8 has `Branch_1`).
  *
  * Weights come from DeepFace's own `facenet512_weights.h5` (the user supplies it; the
  * toolkit never downloads it), read with h5wasm by Keras layer name: the Keras 2
@@ -14,13 +17,15 @@
  * `model_weights/` for a whole-model `.h5`. BatchNorm runs in inference mode (moving
  * statistics), folded into the preceding conv / dense weights at load time.
  *
- * Preprocessing, as DeepFace `represent(img, model_name='Facenet512',
- * detector_backend='skip', align=False, normalization='base')` (functions.extract_faces
- * in 0.0.79; preprocessing.resize_image later): the whole image is the face, in BGR
- * order, aspect-preserving `cv2.resize` (default interpolation, INTER_LINEAR, on the
- * uint8 image) to fit 160 x 160 with dsize = int(side * factor), zero padding split
- * evenly (diff // 2 before, the rest after), then / 255; 'base' normalisation leaves
- * it in [0, 1].
+ * Preprocessing, as deepface 0.0.79's `verify(..., model_name='Facenet512',
+ * detector_backend='skip', align=False, normalization='base')` (the reference code's
+ * call) runs it: functions.extract_faces with 'skip' takes the whole image as the face,
+ * in BGR order, aspect-preserving `cv2.resize` (default interpolation, INTER_LINEAR, on
+ * the uint8 image) to fit 160 x 160 with dsize = int(side * factor), zero padding split
+ * evenly (diff // 2 before, the rest after), then / 255 (unconditionally in 0.0.79);
+ * 'base' normalisation leaves it in [0, 1]. (0.0.79's `represent` called directly on a
+ * file with 'skip' differs: a plain cv2.resize to 160 x 160 and no / 255, fixed in 0.0.80;
+ * see docs/identity.md.)
  *
  * `width` and the block counts exist so tests can use a scaled-down network with the
  * same layer names; FACENET512_CONFIG is DeepFace's exact architecture.
@@ -97,9 +102,11 @@ function walk<T>(o: Ops<T>, input: T, cfg: FacenetConfig): T {
   for (let i = 1; i <= cfg.block17; i++) {
     const p = `Block17_${i}`;
     const b0 = o.convBn(x, `${p}_Branch_0_Conv2d_1x1`, c(128), k1, 1, 'same');
-    let b1 = o.convBn(x, `${p}_Branch_1_Conv2d_0a_1x1`, c(128), k1, 1, 'same');
-    b1 = o.convBn(b1, `${p}_Branch_1_Conv2d_0b_1x7`, c(128), [1, 7], 1, 'same');
-    b1 = o.convBn(b1, `${p}_Branch_1_Conv2d_0c_7x1`, c(128), [7, 1], 1, 'same');
+    // DeepFace names this branch Branch_{i} in Block17_i (Block17_1_Branch_1, Block17_2_Branch_2, ...)
+    const q = `${p}_Branch_${i}`;
+    let b1 = o.convBn(x, `${q}_Conv2d_0a_1x1`, c(128), k1, 1, 'same');
+    b1 = o.convBn(b1, `${q}_Conv2d_0b_1x7`, c(128), [1, 7], 1, 'same');
+    b1 = o.convBn(b1, `${q}_Conv2d_0c_7x1`, c(128), [7, 1], 1, 'same');
     x = o.residual(x, o.concat([b0, b1]), p, 0.1, true);
   }
   {
@@ -116,9 +123,11 @@ function walk<T>(o: Ops<T>, input: T, cfg: FacenetConfig): T {
     const p = `Block8_${i}`;
     const last = i === cfg.block8 + 1;
     const b0 = o.convBn(x, `${p}_Branch_0_Conv2d_1x1`, c(192), k1, 1, 'same');
-    let b1 = o.convBn(x, `${p}_Branch_1_Conv2d_0a_1x1`, c(192), k1, 1, 'same');
-    b1 = o.convBn(b1, `${p}_Branch_1_Conv2d_0b_1x3`, c(192), [1, 3], 1, 'same');
-    b1 = o.convBn(b1, `${p}_Branch_1_Conv2d_0c_3x1`, c(192), [3, 1], 1, 'same');
+    // DeepFace: Branch_{i} in Block8_1..Block8_5, Branch_1 in the last Block8
+    const q = `${p}_Branch_${last ? 1 : i}`;
+    let b1 = o.convBn(x, `${q}_Conv2d_0a_1x1`, c(192), k1, 1, 'same');
+    b1 = o.convBn(b1, `${q}_Conv2d_0b_1x3`, c(192), [1, 3], 1, 'same');
+    b1 = o.convBn(b1, `${q}_Conv2d_0c_3x1`, c(192), [3, 1], 1, 'same');
     x = o.residual(x, o.concat([b0, b1]), p, last ? 1 : 0.2, !last);
   }
   return o.head(x, cfg.dimension); // AvgPool, Dropout, Bottleneck, Bottleneck_BatchNorm
@@ -146,6 +155,11 @@ export function facenetLayerSpecs(cfg: FacenetConfig = FACENET512_CONFIG): Layer
   };
   walk(ops, 3, cfg);
   return specs;
+}
+
+/** DeepFace's Block17_i_Branch_i_* / Block8_i_Branch_i_* name with the branch number 1 (the uniform naming of other ports). */
+export function uniformBranchName(name: string): string {
+  return name.replace(/^(Block(?:17|8)_\d+)_Branch_\d+_(Conv2d_0[abc]_)/, '$1_Branch_1_$2');
 }
 
 /** Total number of weights (Keras `count_params`, BatchNorm moving statistics included). */
@@ -219,7 +233,9 @@ export async function readFacenetWeights(path: string, cfg: FacenetConfig = FACE
     const mw = file.get('model_weights');
     const root: H5Group = isGroup(h5, mw) ? mw : file;
     for (const layer of facenetLayerSpecs(cfg)) {
-      const g = root.get(layer.name);
+      let g = root.get(layer.name);
+      // a file saved from a port with uniform names (Block17_2_Branch_1_...) also loads
+      if (!isGroup(h5, g) && uniformBranchName(layer.name) !== layer.name) g = root.get(uniformBranchName(layer.name));
       if (!isGroup(h5, g)) throw new ModelLoadError(`Facenet512 weights '${path}': layer '${layer.name}' is missing (not DeepFace's facenet512_weights.h5, or another architecture)`);
       const all = datasetsUnder(h5, g);
       const listed = attrStrings(g, 'weight_names');
@@ -464,14 +480,16 @@ export function deepfaceResizePad(img: RgbImage, size = FACENET512_SIZE): Uint8A
   return out;
 }
 
-/** The network input for one face: Float32 HWC BGR in [0, 1] ('base' normalisation). */
+/**
+ * The network input for one face: Float32 HWC BGR in [0, 1] ('base' normalisation).
+ * deepface 0.0.79's extract_faces divides by 255 unconditionally (`img_pixels /= 255`);
+ * later versions divide only when the max exceeds 1, which differs on images whose
+ * levels are all 0 or 1.
+ */
 export function preprocessFacenet(img: RgbImage): Float32Array {
   const levels = deepfaceResizePad(img);
   const out = new Float32Array(levels.length);
-  let max = 0;
-  for (const v of levels) if (v > max) max = v;
-  // DeepFace divides by 255 only when max > 1 (an all-dark image stays as it is).
-  for (let i = 0; i < levels.length; i++) out[i] = max > 1 ? levels[i]! / 255 : levels[i]!;
+  for (let i = 0; i < levels.length; i++) out[i] = levels[i]! / 255;
   return out;
 }
 

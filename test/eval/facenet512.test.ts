@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../src/errors.js';
 import type { Embedder } from '../../src/eval/embed.js';
 import {
-  deepfaceResizePad, facenetLayerSpecs, facenetParamCount, FACENET512_CONFIG, inferFacenetConfig, loadFacenet512Embedder, loadFacenetNet,
+  deepfaceResizePad, facenetLayerSpecs, facenetParamCount, FACENET512_CONFIG, inferFacenetConfig, loadFacenet512Embedder, loadFacenetNet, preprocessFacenet, uniformBranchName,
   type FacenetConfig, type FacenetNet,
 } from '../../src/eval/facenet512.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
@@ -52,7 +52,18 @@ describe('Facenet512 architecture', () => {
     const names = facenetLayerSpecs().map((l) => l.name);
     expect(names[0]).toBe('Conv2d_1a_3x3');
     expect(names).toContain('Block35_5_Conv2d_1x1');
-    expect(names).toContain('Block17_10_Branch_1_Conv2d_0c_7x1_BatchNorm');
+    // DeepFace's naming quirk (deepface@d04ab28 Facenet.py): Block17_i / Block8_1..5 name their second branch Branch_{i}
+    expect(names).toContain('Block17_1_Branch_1_Conv2d_0a_1x1');
+    expect(names).toContain('Block17_10_Branch_10_Conv2d_0c_7x1_BatchNorm');
+    expect(names).toContain('Block8_5_Branch_5_Conv2d_0b_1x3');
+    expect(names).toContain('Block8_6_Branch_1_Conv2d_0c_3x1');
+    expect(names).toContain('Block35_5_Branch_2_Conv2d_0c_3x3');
+    expect(names).not.toContain('Block17_2_Branch_1_Conv2d_0a_1x1');
+    expect(names).toHaveLength(245);
+    expect(uniformBranchName('Block17_7_Branch_7_Conv2d_0b_1x7_BatchNorm')).toBe('Block17_7_Branch_1_Conv2d_0b_1x7_BatchNorm');
+    expect(uniformBranchName('Block8_3_Branch_3_Conv2d_0a_1x1')).toBe('Block8_3_Branch_1_Conv2d_0a_1x1');
+    expect(uniformBranchName('Block17_7_Branch_0_Conv2d_1x1')).toBe('Block17_7_Branch_0_Conv2d_1x1');
+    expect(uniformBranchName('Block35_2_Branch_2_Conv2d_0a_1x1')).toBe('Block35_2_Branch_2_Conv2d_0a_1x1');
     expect(names).toContain('Block8_6_Conv2d_1x1');
     expect(names.slice(-2)).toEqual(['Bottleneck', 'Bottleneck_BatchNorm']);
   });
@@ -101,6 +112,52 @@ describe('DeepFace preprocessing', () => {
     expect(col(129)).toBeGreaterThan(0);
     expect(col(130)).toBe(0);
     expect(maxAbsDiff(got, want)).toBe(0);
+  });
+});
+
+describe("deepface 0.0.79's /255", () => {
+  it('divides by 255 even when every level is 0 or 1 (0.0.79 does it unconditionally)', () => {
+    // a 160 x 160 image (no resize, no padding) with levels 0 and 1
+    const data = new Uint8Array(160 * 160 * 3);
+    for (let i = 0; i < data.length; i++) data[i] = i % 7 === 0 ? 1 : 0;
+    const x = preprocessFacenet({ width: 160, height: 160, data });
+    // BGR order: pixel 0's channels are (R, G, B) = (1, 0, 0) -> (B, G, R) = (0, 0, 1/255)
+    expect(Array.from(x.subarray(0, 3))).toEqual([0, 0, Math.fround(1 / 255)]);
+    let max = 0;
+    for (const v of x) max = Math.max(max, v);
+    expect(max).toBe(Math.fround(1 / 255));
+  });
+});
+
+describe('a file with uniform branch names (another port)', () => {
+  it('loads: Block17_i_Branch_1_* is accepted for DeepFace\'s Block17_i_Branch_i_*', async () => {
+    await h5wasm.ready;
+    const src = new h5wasm.File(H5, 'r');
+    const path = join(mkdtempSync(join(tmpdir(), 'facenet-')), 'uniform.h5');
+    const dst = new h5wasm.File(path, 'w');
+    let renamed = 0;
+    for (const l of facenetLayerSpecs(fx.config)) {
+      const name = uniformBranchName(l.name);
+      if (name !== l.name) renamed++;
+      const g = dst.create_group(name).create_group(name);
+      for (const w of l.weights) {
+        const d = src.get(`${l.name}/${l.name}/${w.name}:0`) as InstanceType<typeof h5wasm.Dataset>;
+        g.create_dataset({ name: `${w.name}:0`, data: d.value as Float32Array, shape: d.shape! });
+      }
+    }
+    src.close();
+    dst.close();
+    expect(renamed).toBeGreaterThan(0);
+    const n = await loadFacenetNet(path, fx.config);
+    try {
+      const S = 160;
+      const x = tf.tensor4d(Float32Array.from(bytes(fx.inputs[0]!), (v) => v / 255), [1, S, S, 3]);
+      const y = n.predict(x);
+      expect(maxAbsDiff(await y.data(), fx.embeddings[0]!)).toBeLessThan(1e-4);
+      tf.dispose([x, y]);
+    } finally {
+      n.dispose();
+    }
   });
 });
 
