@@ -158,7 +158,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const embedder = await loadProxyEmbedder();
   try {
     await runIdentity({
-      original: dirs.images, methods, embedder, outDir: dirs.identity, reference: GAN,
+      original: dirs.images, methods, embedder, outDir: dirs.identity, reference: GAN, dataset: 'demo (astronaut.png, camera.png and variants)', split: 'all',
       onProgress: stages('identity', out),
     });
   } finally {
@@ -167,7 +167,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const emo = await loadProxyEmotion();
   try {
     await runEmotionEval({
-      original: dirs.crops, methods, reference: GAN, dataset: 'demo (astronaut.png variants)', split: 'all', outDir: dirs.emotion,
+      original: dirs.crops, methods, reference: GAN, dataset: 'demo (astronaut.png, camera.png and variants)', split: 'all', outDir: dirs.emotion,
       predictor: { name: emo.name, proxy: true, kind: 'multiclass', classes: emo.classes, predict: (x) => emo.predict(x), dispose: () => emo.dispose() },
       onProgress: stages('emotion', out),
     });

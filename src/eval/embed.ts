@@ -32,6 +32,15 @@ import { dirname, join } from 'node:path';
 import { InputError, ModelLoadError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
 import { fileHandler } from '../io/models.js';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+
+/** sha256 over the existing files, in order (a graph model's .json then its .bin). */
+export function sha256Files(paths: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const p of paths) if (existsSync(p)) h.update(readFileSync(p));
+  return h.digest('hex');
+}
 
 const require = createRequire(import.meta.url);
 
@@ -41,6 +50,8 @@ export interface Embedder {
   /** True for substitutes of the paper's Facenet512. */
   proxy: boolean;
   dim: number;
+  /** sha256 of the weights file(s) the embedder was loaded from. */
+  weightsSha256?: string;
   /** One embedding per face image (any size; RGB uint8). */
   embed(faces: RgbImage[]): Promise<Float32Array[]>;
   dispose(): void;
@@ -75,7 +86,9 @@ export async function loadProxyEmbedder(path: string = faceresModelPath()): Prom
   const inH = shape?.[1] ?? 224;
   const inW = shape?.[2] ?? 224;
   let disposed = false;
+  const weightsSha256 = sha256Files([path, path.replace(/\.json$/, '.bin')]);
   return {
+    weightsSha256,
     name: PROXY_NAME,
     proxy: true,
     dim: PROXY_DIM,

@@ -34,7 +34,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError, ModelLoadError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
-import type { Embedder } from './embed.js';
+import { sha256Files, type Embedder } from './embed.js';
 
 export const FACENET512_NAME = 'facenet512';
 export const FACENET512_SIZE = 160;
@@ -501,6 +501,7 @@ export async function loadFacenet512Embedder(weightsPath: string, cfg: FacenetCo
   return {
     name: FACENET512_NAME,
     proxy: false,
+    weightsSha256: sha256Files([weightsPath]),
     dim: cfg.dimension,
     async embed(faces: RgbImage[]): Promise<Float32Array[]> {
       const out: Float32Array[] = [];

@@ -44,6 +44,8 @@ export function identityCommand(y: Argv) {
       .option('threshold', { type: 'number', describe: 'report the share of faces with cosine distance above this (none by default for the proxy)' })
       .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned crop the originals are cut to' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
+      .option('dataset', { type: 'string', describe: 'dataset name for the tables and run.json (e.g. CelebA)' })
+      .option('split', { type: 'string', describe: 'split name for the tables and run.json (e.g. val)' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory: identity.arrow, table1.md, run.json' })
       .option('backend', { type: 'string', choices: BACKEND_NAMES })
       .option('json', { type: 'boolean', default: false, describe: 'print run.json-style summary as JSON' }),
@@ -62,7 +64,7 @@ export function identityCommand(y: Argv) {
       try {
         const run = await runIdentity({
           original: a.original, methods, baselines, nameMap, identities, embedder, size: a.imageSize, outDir: a.out, threshold: threshold ?? null,
-          reference: a.reference, seed: a.seed,
+          reference: a.reference, seed: a.seed, dataset: a.dataset, split: a.split,
           onProgress: a.json ? undefined : (stage, done, total) => { if (done === total || done % 50 === 0) process.stderr.write(`[${stage}] ${done}/${total}\n`); },
         });
         if (a.json) {

@@ -72,6 +72,9 @@ export interface IdentityRunOptions {
   /** Baselines computed on each original's aligned crop (pixelate:N, blur:K[:box], mask), scored like any method. */
   baselines?: (string | Method)[];
   embedder: Embedder;
+  /** Dataset and split names for the tables and run.json (provenance only). */
+  dataset?: string;
+  split?: string;
   /** How method files are matched to originals (default auto: crop names, else the same path). */
   nameMap?: NameMap;
   /** Persons of the originals (CelebA identity file or CSV): re-identification by person too. */
@@ -452,7 +455,8 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   await writeFileAtomic(join(opts.outDir, 'identity.arrow'), rowsToArrow(rows, embedder, identityInfo !== null));
   await writeFileAtomic(join(opts.outDir, 'table1.md'), table);
   const runJson = {
-    embedder: { name: embedder.name, proxy: embedder.proxy, dim: embedder.dim, label: embedderLabel(embedder) },
+    embedder: { name: embedder.name, proxy: embedder.proxy, dim: embedder.dim, label: embedderLabel(embedder), ...(embedder.weightsSha256 ? { weightsSha256: embedder.weightsSha256 } : {}) },
+    dataset: opts.dataset ?? null, split: opts.split ?? null,
     threshold, imageSize: size, nameMap: nameMap.kind === 'csv' ? `csv:${resolve(nameMap.path)}` : nameMap.kind, reference: result.reference, seed: result.seed, resamples: result.resamples,
     original: resolve(opts.original),
     methods: [...opts.methods.map((m) => ({ name: m.name, dir: resolve(m.dir) })), ...baselines.map((b) => ({ name: b.name, baseline: b.name }))],

@@ -151,3 +151,16 @@ describe('identity harness', () => {
     expect(typeof json.toolkitVersion).toBe('string');
   });
 });
+
+describe('embedder provenance', () => {
+  it("the proxy embedder carries the sha256 of Human's faceres model files", async () => {
+    const { createHash } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    const { loadProxyEmbedder, faceresModelPath } = await import('../../src/eval/embed.js');
+    const e = await loadProxyEmbedder();
+    const p = faceresModelPath();
+    const want = createHash('sha256').update(readFileSync(p)).update(readFileSync(p.replace(/\.json$/, '.bin'))).digest('hex');
+    expect(e.weightsSha256).toBe(want);
+    e.dispose();
+  });
+});
