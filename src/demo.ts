@@ -168,7 +168,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     await runEmotionEval({
       original: dirs.crops, methods, reference: GAN, dataset: 'demo (astronaut.png, camera.png and variants)', split: 'all', outDir: dirs.emotion,
-      predictor: { name: emo.name, proxy: true, kind: 'multiclass', classes: emo.classes, predict: (x) => emo.predict(x), dispose: () => emo.dispose() },
+      predictor: { name: emo.name, proxy: true, kind: 'multiclass', weightsSha256: emo.weightsSha256, classes: emo.classes, predict: (x) => emo.predict(x), dispose: () => emo.dispose() },
       onProgress: stages('emotion', out),
     });
   } finally {

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 async function loadPredictor(spec: string): Promise<ImagePredictor> {
   if (spec === 'proxy') {
     const m = await loadProxyEmotion();
-    return { name: m.name, proxy: true, kind: 'multiclass', classes: m.classes, predict: (x) => m.predict(x), dispose: () => m.dispose() };
+    return { name: m.name, proxy: true, kind: 'multiclass', weightsSha256: m.weightsSha256, classes: m.classes, predict: (x) => m.predict(x), dispose: () => m.dispose() };
   }
   return loadClassifier(spec);
 }

@@ -35,6 +35,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InputError, ModelLoadError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
+import { sha256Files } from './embed.js';
 import { fileHandler } from '../io/models.js';
 
 const require = createRequire(import.meta.url);
@@ -44,6 +45,8 @@ export interface EmotionModel {
   name: string;
   /** True for substitutes of the paper's ConvNeXt classifiers. */
   proxy: boolean;
+  /** sha256 over the model's .json and .bin files. */
+  weightsSha256: string;
   /** Class names in the order of the probability vectors. */
   classes: readonly string[];
   /** One probability vector (length classes.length, sum 1) per face image (any size; RGB uint8). */
@@ -123,6 +126,7 @@ export async function loadProxyEmotion(path: string = emotionModelPath()): Promi
   return {
     name: PROXY_EMOTION_NAME,
     proxy: true,
+    weightsSha256: sha256Files([path, path.replace(/\.json$/, '.bin')]),
     classes: FER2013_CLASSES,
     predictTensor,
     async predict(images: RgbImage[]): Promise<Float32Array[]> {
