@@ -19,27 +19,27 @@ function files(dir: string): string[] {
 }
 
 describe('no network at run time', () => {
-  it('model run and landmarks (face models) attempt no connection (the demo: test/cli/demo.test.ts)', () => {
+  it('model run and landmarks (face models) attempt no connection (the demo: test/cli/demo.test.ts)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-net-'));
     const log = join(dir, 'net.log');
     const env = { NODE_OPTIONS: `--import=${repoRoot}test/helpers/no-network.mjs`, GANON_NET_LOG: log };
     const w = `${fixtureDir}pix2pix/unet_small.safetensors`;
-    const run = ganon(['model', 'run', '--arch', 'unet', '--weights', w, '--input', w, '--out', join(dir, 'o.safetensors')], env);
+    const run = await ganon(['model', 'run', '--arch', 'unet', '--weights', w, '--input', w, '--out', join(dir, 'o.safetensors')], env);
     expect(run.code, run.stderr).toBe(0);
     // face detection + mesh (Human's model files, loaded from node_modules)
-    const lm = ganon(['landmarks', `${repoRoot}test/.cache/astronaut.png`, '--out', join(dir, 'lm.png'), '--size', '128'], env);
+    const lm = await ganon(['landmarks', `${repoRoot}test/.cache/astronaut.png`, '--out', join(dir, 'lm.png'), '--size', '128'], env);
     expect(lm.code, lm.stderr).toBe(0);
     expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
   });
 
-  it('the recorder really refuses (so the test above can fail)', () => {
+  it('the recorder really refuses (so the test above can fail)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ganon-net-'));
     const log = join(dir, 'net.log');
     spawnSync(process.execPath, [`--import=${repoRoot}test/helpers/no-network.mjs`, '-e', "require('node:net').connect(80, '192.0.2.1').on('error', () => {})"], { env: { ...process.env, GANON_NET_LOG: log } });
     expect(readFileSync(log, 'utf8')).toMatch(/net.connect/);
   });
 
-  it('src/ contains no http(s) URL outside comments', () => {
+  it('src/ contains no http(s) URL outside comments', async () => {
     const offenders: string[] = [];
     for (const f of files(join(repoRoot, 'src'))) {
       readFileSync(f, 'utf8').split('\n').forEach((line, i) => {

@@ -78,7 +78,7 @@ describe('removalRates', () => {
   const N = new Map<string, number[]>([['x', [0, 0, 0, 0]], ['y', [0, 0, 0, 0]], ['z', [0, 0, 0, 0]]]);
   const r = removalRates({ attributes, original, methods: [{ name: 'M', predictions: M }, { name: 'N', predictions: N }] });
 
-  it('counts kept / removed among originals with p > 0.5, joined by image id', () => {
+  it('counts kept / removed among originals with p > 0.5, joined by image id', async () => {
     // A: predicted on x (0.9), y (0.51), z (0.6); not w (0.2).
     //    M: x 0.1 removed, y 0.7 kept, z 0.5 removed (exactly 0.5 is not predicted) -> 1 kept, 2 removed
     // B: x has exactly 0.5: not predicted on the original, so not counted; y 0.8, z 0.6, w 0.99 are.
@@ -103,13 +103,13 @@ describe('removalRates', () => {
     });
   });
 
-  it('is not a join by position', () => {
+  it('is not a join by position', async () => {
     // zipping M's values with the originals by position (x<-w, y<-z, z<-y, w<-x) would give, for A:
     // x 0.9 -> 0.9 kept, y 0.51 -> 0.5 removed, z 0.6 -> 0.7 kept: 1/3, not 2/3
     expect(r.methods[0]!.cells.A!.rate).toBeCloseTo(2 / 3, 15);
   });
 
-  it('orders Table 6 by the first method\'s rate, n/a last, ties in attribute order', () => {
+  it('orders Table 6 by the first method\'s rate, n/a last, ties in attribute order', async () => {
     expect(r.order).toEqual(['A', 'D', 'B', 'C']);
     const cells = (rates: (number | null)[]): MethodRemoval => ({
       name: 'm', pairs: 0, cells: Object.fromEntries(rates.map((rate, i) => [`a${i}`, { kept: 0, removed: 0, rate }])),
@@ -117,7 +117,7 @@ describe('removalRates', () => {
     expect(table6Order(['a0', 'a1', 'a2', 'a3', 'a4', 'a5'], [cells([0.5, null, 1, 0.5, 0, 1])])).toEqual(['a2', 'a5', 'a0', 'a3', 'a4', 'a1']);
   });
 
-  it('writes the paper\'s layout: methods side by side with counts', () => {
+  it('writes the paper\'s layout: methods side by side with counts', async () => {
     const md = formatTable6(r, { classifier: 'fake' }).split('\n');
     expect(md.slice(0, 6)).toEqual([
       '| Attribute | M removed | M removed / n | N removed | N removed / n |',
@@ -133,14 +133,14 @@ describe('removalRates', () => {
     expect(j.N!.D).toEqual({ kept: 0, removed: 1, rate: 1 });
   });
 
-  it('rejects bad vectors and duplicate names', () => {
+  it('rejects bad vectors and duplicate names', async () => {
     expect(() => removalRates({ attributes, original: new Map([['x', [0.1, 0.2]]]), methods: [] })).toThrow(/original 'x': 2 probabilities, expected 4/);
     expect(() => removalRates({ attributes, original, methods: [{ name: 'M', predictions: new Map([['x', [0, NaN, 0, 0]]]) }] }))
       .toThrow(/method 'M', image 'x': probability 1 is NaN/);
     expect(() => removalRates({ attributes: ['A', 'A'], original: new Map(), methods: [] })).toThrow(/unique/);
   });
 
-  it('names both lists when attribute names differ', () => {
+  it('names both lists when attribute names differ', async () => {
     const e = thrown(() => checkAttributeNames(['Smiling', 'Male', 'Young'], ['Male', 'Smiling', 'Old'], 'the classifier', 'the labels'));
     expect(e).toBeInstanceOf(InputError);
     expect(e.message).toContain('the classifier (3): Smiling, Male, Young');
@@ -151,7 +151,7 @@ describe('removalRates', () => {
 });
 
 describe('LabelIndex', () => {
-  it('finds labels by exact key, without extension, by basename; ambiguous short forms never match', () => {
+  it('finds labels by exact key, without extension, by basename; ambiguous short forms never match', async () => {
     const idx = new LabelIndex(['A'], 'test');
     const v = (n: number) => Uint8Array.of(n);
     idx.add('img_align_celeba_000001_jpg-0', v(1));
@@ -314,7 +314,7 @@ function csv(rows: (string | number)[][]): string {
 }
 
 describe('predictions file', () => {
-  it('through the CLI: writes all files and prints the rates and counts as JSON', () => {
+  it('through the CLI: writes all files and prints the rates and counts as JSON', async () => {
     const d = temp();
     // originals: i1 A 0.9 B 0.2; i2 A 0.8 B 0.7; i3 A 0.3 B 0.5 (tie: not predicted)
     // gan: i1 A 0.2 (removed); i2 A 0.5 (removed, tie) B 0.6 (kept); i3 -; i4 (no original: extra)
@@ -331,7 +331,7 @@ describe('predictions file', () => {
     // labels: i1 A=1 B=0, i2 A=1 B=1, i3 A=0 B=1 (-1/1 as CelebA writes them, columns in another order)
     writeFileSync(join(d, 'labels.csv'), 'image,B,A\ni1,-1,1\ni2,1,1\ni3,1,-1\n');
     const out = join(d, 'run');
-    const r = ganon(['eval', 'attributes', '--predictions', join(d, 'pred.csv'), '--labels', join(d, 'labels.csv'), '--out', out, '--json']);
+    const r = await ganon(['eval', 'attributes', '--predictions', join(d, 'pred.csv'), '--labels', join(d, 'labels.csv'), '--out', out, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as {
@@ -373,7 +373,7 @@ describe('predictions file', () => {
     expect(rows.find((x) => x.image === 'i2' && x.method === 'gan' && x.attribute === 'B')).toMatchObject({ p_orig: 0.7, p_anon: 0.6, status: 'ok' });
 
     // a predictions file takes its methods from the file
-    const bad = ganon(['eval', 'attributes', '--predictions', join(d, 'pred.csv'), '--method', `x=${d}`, '--out', out]);
+    const bad = await ganon(['eval', 'attributes', '--predictions', join(d, 'pred.csv'), '--method', `x=${d}`, '--out', out]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/with a predictions file the methods are the file's/);
   });
@@ -506,7 +506,7 @@ describe('--classifier RUN', () => {
     }
     writeFileSync(join(orig, 'bad.png'), 'nope');
     const out = join(d, 'run');
-    const r = ganon(['eval', 'attributes', '--classifier', run, '--original', orig, '--method', `gan=${gan}`, '--baselines', 'mask,blur:3', '--out', out, '--json']);
+    const r = await ganon(['eval', 'attributes', '--classifier', run, '--original', orig, '--method', `gan=${gan}`, '--baselines', 'mask,blur:3', '--out', out, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as { classifier: { name: string; proxy: boolean; weightsSha256: string }; attributes: string[] } & AttributesCounts;

@@ -64,7 +64,7 @@ function mlReport(c: ReportCase): ClassificationReport {
 const byName = (cases: ReportCase[], name: string) => cases.find((c) => c.name === name)!;
 
 describe('fixtures', () => {
-  it('cover the cases the brief lists', () => {
+  it('cover the cases the brief lists', async () => {
     expect(fx.versions.sklearn).toBe('1.9.1');
     expect(fx.multiclass.length + fx.multilabel.length).toBeGreaterThanOrEqual(8);
     const classes = fx.multiclass.map((c) => new Set([...(c.y_true as Label[]), ...(c.y_pred as Label[])]).size);
@@ -77,7 +77,7 @@ describe('fixtures', () => {
 
 describe('classificationReport: scikit-learn parity', () => {
   for (const c of fx.multiclass) {
-    it(`${c.name}: ${c.description}`, () => {
+    it(`${c.name}: ${c.description}`, async () => {
       const r = mcReport(c);
       expectDict(reportDict(r), c.dict);
       expect(r.warnings).toEqual(c.warnings);
@@ -87,7 +87,7 @@ describe('classificationReport: scikit-learn parity', () => {
     });
   }
 
-  it('labels: sorted union by default, given order otherwise; micro avg only for a non-covering subset', () => {
+  it('labels: sorted union by default, given order otherwise; micro avg only for a non-covering subset', async () => {
     const r = mcReport(byName(fx.multiclass, 'balanced3_strings'));
     expect(r.labels).toEqual(['bird', 'cat', 'dog']);
     expect(r.accuracy).not.toBeNull();
@@ -106,7 +106,7 @@ describe('classificationReport: scikit-learn parity', () => {
     expect(classificationReport([10, 2, 1], [1, 2, 10]).labels).toEqual([1, 2, 10]);
   });
 
-  it('zero division: warn -> 0 with the warning, 0 -> 0 silently, 1 -> 1', () => {
+  it('zero division: warn -> 0 with the warning, 0 -> 0 silently, 1 -> 1', async () => {
     const [w, z, o] = ['warn', '0', '1'].map((zd) => mcReport(byName(fx.multiclass, `emotions8_never_predicted_zd_${zd}`)));
     const contempt = (r: ClassificationReport) => r.classes.find((x) => x.name === 'contempt')!;
     expect(contempt(w!).precision).toBe(0);
@@ -118,7 +118,7 @@ describe('classificationReport: scikit-learn parity', () => {
     expect(contempt(o!)['f1-score']).toBe(0); // tp = 0 with true + pred > 0: F1 is defined, 0
   });
 
-  it('text rounding is Python\'s (exact value, half to even), not toFixed\'s', () => {
+  it('text rounding is Python\'s (exact value, half to even), not toFixed\'s', async () => {
     expect(formatFixed(0.125, 2)).toBe('0.12');
     expect((0.125).toFixed(2)).toBe('0.13');
     expect(formatFixed(0.375, 2)).toBe('0.38');
@@ -132,7 +132,7 @@ describe('classificationReport: scikit-learn parity', () => {
     expect(formatReport(mcReport(byName(fx.multiclass, 'rounding_ties')))).toContain('           b       0.62      0.62      0.62         8');
   });
 
-  it('markdown: the same rounded numbers as a table', () => {
+  it('markdown: the same rounded numbers as a table', async () => {
     const r = mcReport(byName(fx.multiclass, 'rounding_ties'));
     expect(formatReportMarkdown(r)).toBe([
       '| | precision | recall | f1-score | support |',
@@ -153,7 +153,7 @@ describe('classificationReport: scikit-learn parity', () => {
 
 describe('multilabelReport: scikit-learn parity', () => {
   for (const c of fx.multilabel) {
-    it(`${c.name}: ${c.description}`, () => {
+    it(`${c.name}: ${c.description}`, async () => {
       const r = mlReport(c);
       expectDict(reportDict(r), c.dict);
       expect(r.warnings).toEqual(c.warnings);
@@ -167,7 +167,7 @@ describe('multilabelReport: scikit-learn parity', () => {
 
 describe('confusionMatrix: scikit-learn parity', () => {
   for (const c of fx.confusion) {
-    it(`${c.name}, normalize=${c.normalize}`, () => {
+    it(`${c.name}, normalize=${c.normalize}`, async () => {
       const r = confusionMatrix(c.y_true, c.y_pred, { labels: c.labels ?? undefined, normalize: c.normalize });
       expect(r.labels).toEqual(c.labelsUsed);
       expect(r.normalize).toBe(c.normalize);
@@ -181,7 +181,7 @@ describe('confusionMatrix: scikit-learn parity', () => {
     });
   }
 
-  it('a label that is never true gives a zero row with normalize=true (0/0 -> 0, as sklearn)', () => {
+  it('a label that is never true gives a zero row with normalize=true (0/0 -> 0, as sklearn)', async () => {
     const c = fx.confusion.find((x) => x.name === 'only_in_predictions_labels_plus_absent' && x.normalize === 'true')!;
     expect(c.matrix[4]).toEqual([0, 0, 0, 0, 0, 0]);
     expect(confusionMatrix(c.y_true, c.y_pred, { labels: c.labels!, normalize: 'true' }).matrix[4]).toEqual([0, 0, 0, 0, 0, 0]);
@@ -193,25 +193,25 @@ describe('bad input: ConfigError with a clear message', () => {
     expect(f).toThrow(ConfigError);
     expect(f).toThrow(re);
   };
-  it('length mismatch', () => {
+  it('length mismatch', async () => {
     bad(() => classificationReport([1, 2, 3], [1, 2]), /yTrue has 3 labels and yPred has 2: they must have the same length/);
     bad(() => confusionMatrix(['a'], ['a', 'b']), /yTrue has 1 labels and yPred has 2/);
     bad(() => multilabelReport([[0, 1], [1, 0]], [[0, 1]]), /yTrue has 2 samples and yPred has 1/);
     bad(() => multilabelReport([[0, 1], [1, 0]], [[0, 1], [1, 0, 1]]), /yPred\[1\] has 3 labels, expected 2/);
     bad(() => multilabelReport([[0, 1, 1], [1, 0]], [[0, 1, 1], [1, 0, 0]]), /yTrue\[1\] has 2 labels, expected 3/);
   });
-  it('empty input', () => {
+  it('empty input', async () => {
     bad(() => classificationReport([], []), /empty input: yTrue and yPred have no samples/);
     bad(() => confusionMatrix([], []), /empty input/);
     bad(() => multilabelReport([], []), /empty input/);
   });
-  it('non-0/1 values in multilabel', () => {
+  it('non-0/1 values in multilabel', async () => {
     bad(() => multilabelReport([[0, 1], [1, 2]], [[0, 1], [1, 1]]), /yTrue\[1\]\[1\] = 2: multilabel indicators must be 0 or 1/);
     bad(() => multilabelReport([[0, 1], [1, 1]], [[0, 0.5], [1, 1]]), /yPred\[0\]\[1\] = 0.5: multilabel indicators must be 0 or 1/);
     bad(() => multilabelReport([[0, 1]], [[0, -1]]), /yPred\[0\]\[1\] = -1/);
     bad(() => multilabelReport([[1], [0]], [[1], [0]]), /at least 2 labels/);
   });
-  it('labels and options', () => {
+  it('labels and options', async () => {
     bad(() => classificationReport([1, 'a'] as Label[], [1, 1]), /labels mix strings and numbers \(yTrue\[0\] = 1, yTrue\[1\] = 'a'\)/);
     bad(() => classificationReport([1.5, 2], [1, 2]), /yTrue\[0\] = 1.5 is not a class label/);
     bad(() => classificationReport([1, 2], [1, 2], { labels: [] }), /labels: give at least one label/);
@@ -228,11 +228,11 @@ describe('ganon stats report (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ganon-report-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('multi-class CSV: --json gives sklearn\'s dict; the text table is sklearn\'s', () => {
+  it('multi-class CSV: --json gives sklearn\'s dict; the text table is sklearn\'s', async () => {
     const c = byName(fx.multiclass, 'imbalanced7_int');
     const csv = join(dir, 'emotions.csv');
     writeFileSync(csv, ['image,truth,predicted', ...(c.y_true as number[]).map((t, i) => `img${i}.png,${t},${(c.y_pred as number[])[i]}`)].join('\n'));
-    const j = ganon(['stats', 'report', '--input', csv, '--true', 'truth', '--pred', 'predicted', '--json']);
+    const j = await ganon(['stats', 'report', '--input', csv, '--true', 'truth', '--pred', 'predicted', '--json']);
     expect(j.code, j.stderr).toBe(0);
     const out = JSON.parse(j.stdout);
     expect([out.kind, out.samples, out.labels, out.zeroDivision, out.warnings]).toEqual(['multiclass', 400, [0, 1, 2, 3, 4, 5, 6], 'warn', []]);
@@ -242,20 +242,20 @@ describe('ganon stats report (CLI)', () => {
     const e = byName(fx.multiclass, 'emotions8_never_predicted_zd_1');
     const csv8 = join(dir, 'emotions8.csv');
     writeFileSync(csv8, ['truth,predicted', ...(e.y_true as string[]).map((t, i) => `${t},${(e.y_pred as string[])[i]}`)].join('\r\n'));
-    const t = ganon(['stats', 'report', '--input', csv8, '--true', 'truth', '--pred', 'predicted', '--digits', '4', '--zero-division', '1']);
+    const t = await ganon(['stats', 'report', '--input', csv8, '--true', 'truth', '--pred', 'predicted', '--digits', '4', '--zero-division', '1']);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toBe(e.text['4']);
     expect(t.stderr).not.toContain('warning');
   });
 
-  it('--multilabel long format: pivots to indicators (labels in first-seen order)', () => {
+  it('--multilabel long format: pivots to indicators (labels in first-seen order)', async () => {
     const c = byName(fx.multilabel, 'celeba40_zd_warn');
     const names = c.args.targetNames!;
     const lines = ['image,label,truth,pred'];
     (c.y_true as number[][]).forEach((row, i) => row.forEach((t, j) => lines.push(`face${i}.jpg,${names[j]},${t},${(c.y_pred as number[][])[i]![j]}`)));
     const csv = join(dir, 'celeba.csv');
     writeFileSync(csv, `${lines.join('\n')}\n`);
-    const j = ganon(['stats', 'report', '--input', csv, '--true', 'truth', '--pred', 'pred', '--multilabel', '--json']);
+    const j = await ganon(['stats', 'report', '--input', csv, '--true', 'truth', '--pred', 'pred', '--multilabel', '--json']);
     expect(j.code, j.stderr).toBe(0);
     const out = JSON.parse(j.stdout);
     expect([out.kind, out.samples, out.labels]).toEqual(['multilabel', 200, names]);
@@ -264,7 +264,7 @@ describe('ganon stats report (CLI)', () => {
 
     // an image without a row for some label is named in the error
     writeFileSync(csv, `${lines.filter((l) => !l.startsWith('face7.jpg,Smiling,')).join('\n')}\n`);
-    const e = ganon(['stats', 'report', '--input', csv, '--true', 'truth', '--pred', 'pred', '--multilabel']);
+    const e = await ganon(['stats', 'report', '--input', csv, '--true', 'truth', '--pred', 'pred', '--multilabel']);
     expect(e.code).toBe(2);
     expect(e.stderr).toContain("image 'face7.jpg' has no row for label 'Smiling'");
   });

@@ -26,7 +26,7 @@ function rowsFor(method: string, cls: string, orig: number[], anon: number[]): E
 }
 
 describe('Table 2', () => {
-  it('mean |p_anon - p_orig| per class and method', () => {
+  it('mean |p_anon - p_orig| per class and method', async () => {
     const rows = [
       ...rowsFor('gan', 'happy', [0.5, 0.25, 1], [0.75, 0.25, 0.5]), // |d| = .25, 0, .5 -> 0.25
       ...rowsFor('gan', 'sad', [0.5, 0.75, 0], [0.5, 0.5, 0]), // 0, .25, 0 -> 1/12
@@ -43,7 +43,7 @@ describe('Table 2', () => {
 });
 
 describe('Table 3', () => {
-  it('Wilcoxon (approx, wilcox zeros, no correction), r = z / sqrt(N), Bonferroni over the table', () => {
+  it('Wilcoxon (approx, wilcox zeros, no correction), r = z / sqrt(N), Bonferroni over the table', async () => {
     // reference |dp| x and other |dp| y on 6 images: d = x - y = [.125, -.0625, .3125, 0, .375, -.25]
     const x = [0.25, 0.0625, 0.375, 0.125, 0.5, 0.125];
     const y = [0.125, 0.125, 0.0625, 0.125, 0.125, 0.375];
@@ -73,7 +73,7 @@ describe('Table 3', () => {
     expect(happy.pBonferroni).toBeCloseTo(Math.min(1, 2 * pHappy), 12);
     expect(happy.stars).toBe(pHappy < 0.05 ? '*' : '');
   });
-  it('rejects an unknown reference', () => {
+  it('rejects an unknown reference', async () => {
     expect(() => table3([], ['a'], ['x', 'y'], 'z')).toThrow(/reference method 'z'/);
   });
 });
@@ -142,7 +142,7 @@ describe('ganon eval emotion harness', () => {
       .rejects.toThrow(/has classes \[bright, dark\], which do not cover the dataset's \[dark, contempt\] \(missing: contempt\)/);
   });
 
-  it('from a predictions file through the CLI (no classifier)', () => {
+  it('from a predictions file through the CLI (no classifier)', async () => {
     const csv = ['image,method,class,p',
       'x,original,happy,0.9', 'x,original,sad,0.1', 'y,original,happy,0.2', 'y,original,sad,0.8',
       'x,gan,happy,0.7', 'x,gan,sad,0.3', 'y,gan,happy,0.3', 'y,gan,sad,0.7',
@@ -150,14 +150,14 @@ describe('ganon eval emotion harness', () => {
     const f = join(root, 'preds.csv');
     writeFileSync(f, csv);
     const out = join(root, 'run3');
-    const r = ganon(['eval', 'emotion', '--predictions', f, '--out', out, '--json']);
+    const r = await ganon(['eval', 'emotion', '--predictions', f, '--out', out, '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.table2.mean.gan.happy).toBeCloseTo(0.15, 12); // (.2 + .1) / 2
     expect(j.table2.mean.blur.happy).toBeCloseTo(0.4, 12);
     expect(j.counts.blur).toMatchObject({ ok: 1, missing: 1 });
     expect(readFileSync(join(out, 'table2.md'), 'utf8')).toMatch(/\| happy \| \*\*0\.150\*\* \| 0\.400 \|/);
-    const bad = ganon(['eval', 'emotion', '--predictions', f, '--out', out, '--reference', 'nope']);
+    const bad = await ganon(['eval', 'emotion', '--predictions', f, '--out', out, '--reference', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--reference 'nope' is not one of the methods \(gan, blur\)/);
   });

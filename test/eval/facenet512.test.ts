@@ -46,7 +46,7 @@ afterAll(() => {
 });
 
 describe('Facenet512 architecture', () => {
-  it("has DeepFace's parameter count (Keras count_params of InceptionResNetV1(512))", () => {
+  it("has DeepFace's parameter count (Keras count_params of InceptionResNetV1(512))", async () => {
     expect(fx.fullParams).toBe(23_497_424);
     expect(facenetParamCount(FACENET512_CONFIG)).toBe(fx.fullParams);
     const names = facenetLayerSpecs().map((l) => l.name);
@@ -100,7 +100,7 @@ describe('Facenet512 parity with Keras (scaled-down fixture)', () => {
 });
 
 describe('DeepFace preprocessing', () => {
-  it('resizes a 61x97 image aspect-preserving (cv2 INTER_LINEAR) and pads evenly, in BGR', () => {
+  it('resizes a 61x97 image aspect-preserving (cv2 INTER_LINEAR) and pads evenly, in BGR', async () => {
     const p = fx.preprocess;
     const got = deepfaceResizePad({ width: p.width, height: p.height, data: bytes(p.rgb) });
     const want = bytes(p.bgr);
@@ -116,7 +116,7 @@ describe('DeepFace preprocessing', () => {
 });
 
 describe("deepface 0.0.79's /255", () => {
-  it('divides by 255 even when every level is 0 or 1 (0.0.79 does it unconditionally)', () => {
+  it('divides by 255 even when every level is 0 or 1 (0.0.79 does it unconditionally)', async () => {
     // a 160 x 160 image (no resize, no padding) with levels 0 and 1
     const data = new Uint8Array(160 * 160 * 3);
     for (let i = 0; i < data.length; i++) data[i] = i % 7 === 0 ? 1 : 0;
@@ -216,17 +216,17 @@ describe('ganon model run --arch facenet512', () => {
     expect(ARCH_NAMES).toContain('facenet512');
   });
 
-  it('the CLI writes the embeddings as safetensors', () => {
+  it('the CLI writes the embeddings as safetensors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'facenet-run-'));
     const input = join(dir, 'in.safetensors');
     writeFileSync(input, encodeSafetensors(new Map([['input', { shape: [3, 3, 160, 160], data: nchw() }]])));
     const out = join(dir, 'out.safetensors');
-    const r = ganon(['model', 'run', '--arch', 'facenet512', '--weights', H5, '--input', input, '--out', out]);
+    const r = await ganon(['model', 'run', '--arch', 'facenet512', '--weights', H5, '--input', input, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const y = decodeSafetensors(readFileSync(out)).tensors.get('output')!;
     expect(y.shape).toEqual([3, 512]);
     expect(maxAbsDiff(y.data.subarray(0, 512), fx.embeddings[0]!)).toBeLessThan(1e-4);
-    const bad = ganon(['model', 'run', '--arch', 'facenet512', '--weights', join(dir, 'none.h5'), '--input', input, '--out', out]);
+    const bad = await ganon(['model', 'run', '--arch', 'facenet512', '--weights', join(dir, 'none.h5'), '--input', input, '--out', out]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/does not exist/);
   });

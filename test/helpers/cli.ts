@@ -5,8 +5,17 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-/** Runs `ganon ...args` in a child process (wasm backend unless env says otherwise). */
-export function ganon(args: string[], env: Record<string, string> = {}): CliResult {
+/**
+ * Runs `ganon ...args` in a child process (wasm backend unless env says otherwise) and waits
+ * without blocking the test worker: a worker blocked for a minute misses vitest's RPC
+ * heartbeats ("Timeout calling onTaskUpdate"), so every CLI test awaits this.
+ */
+export function ganon(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return ganonAsync(args, env, 300_000);
+}
+
+/** The blocking form, for the rare test that needs it. */
+export function ganonSync(args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, [`${repoRoot}bin/ganon.js`, ...args], {
     cwd: repoRoot,
     env: { ...process.env, GANON_BACKEND: 'wasm', ...env },

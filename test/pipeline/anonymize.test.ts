@@ -75,22 +75,22 @@ describe('anonymize (crop mode)', () => {
     expect(existsSync(join(out, '0_grey.png'))).toBe(true);
   });
 
-  it('method names are validated', () => {
+  it('method names are validated', async () => {
     expect(parseMethod('blur:17:box')).toEqual({ kind: 'blur', k: 17, filter: 'box' });
     expect(() => parseMethod('blur:8')).toThrow(/unknown method 'blur:8'/);
     expect(() => parseMethod('swirl')).toThrow(/unknown method/);
   });
 
-  it('CLI: summary line, exit 3 when no file succeeded, --weights required', () => {
+  it('CLI: summary line, exit 3 when no file succeeded, --weights required', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'bad.png'), 'nope');
-    const r = ganon(['anonymize', dir, '--out', join(dir, 'out'), '--method', 'mask']);
+    const r = await ganon(['anonymize', dir, '--out', join(dir, 'out'), '--method', 'mask']);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/^1 files, 0 faces, 0 skipped, 1 errors, 0 without a face$/m);
-    const w = ganon(['anonymize', ASTRONAUT, '--out', join(dir, 'o2')]);
+    const w = await ganon(['anonymize', ASTRONAUT, '--out', join(dir, 'o2')]);
     expect(w.code).toBe(2);
     expect(w.stderr).toMatch(/--weights is required/);
-    const ok = ganon(['anonymize', ASTRONAUT, '--out', join(dir, 'o3'), '--weights', WEIGHTS, '--image-size', '64']);
+    const ok = await ganon(['anonymize', ASTRONAUT, '--out', join(dir, 'o3'), '--weights', WEIGHTS, '--image-size', '64']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^1 files, 1 faces, 0 skipped, 0 errors/m);
   });
@@ -105,8 +105,8 @@ describe('anonymize --workers', () => {
     for (let i = 0; i < 4; i++) copyFileSync(ASTRONAUT, join(input, `a${i}.png`));
     writeFileSync(join(input, 'broken.png'), 'nope');
     const args = (out: string, w: number) => ['anonymize', input, '--out', out, '--weights', WEIGHTS, '--image-size', '64', '--workers', String(w)];
-    const one = ganon(args(join(dir, 'one'), 1));
-    const two = ganon(args(join(dir, 'two'), 2));
+    const one = await ganon(args(join(dir, 'one'), 1));
+    const two = await ganon(args(join(dir, 'two'), 2));
     expect(one.code, one.stderr).toBe(0);
     expect(two.code, two.stderr).toBe(0);
     expect(two.stdout).toMatch(/^5 files, 4 faces, 0 skipped, 1 errors, 0 without a face \(2 workers\)$/m);

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 
 describe('frame mode', () => {
-  it('a marker drawn in the S x S face lands at toOriginal(marker) in the frame, within 1 px', () => {
+  it('a marker drawn in the S x S face lands at toOriginal(marker) in the frame, within 1 px', async () => {
     const S = 256;
     for (const lmIndex of [1, 33, 263, 152]) { // nose tip, eye corners, chin
       const qx = Math.floor(face.landmarks![lmIndex * 3]! * S) + 0.5;
@@ -40,7 +40,7 @@ describe('frame mode', () => {
     }
   });
 
-  it('pasting the face crop itself back changes the photo only slightly (resampling), and only near the face', () => {
+  it('pasting the face crop itself back changes the photo only slightly (resampling), and only near the face', async () => {
     const frame: RgbImage = { width: img.width, height: img.height, data: Uint8Array.from(img.data) };
     const changed = pasteBack(frame, face.image, face.landmarks!, face.toOriginal);
     expect(changed).toBeGreaterThan(5000);
@@ -50,7 +50,7 @@ describe('frame mode', () => {
     expect(frame.data.subarray(0, 3 * 512 * 20)).toEqual(img.data.subarray(0, 3 * 512 * 20)); // the top rows are untouched
   });
 
-  it('convex hull and signed distance', () => {
+  it('convex hull and signed distance', async () => {
     const hull = convexHull([[0, 0], [4, 0], [4, 4], [0, 4], [2, 2], [1, 3]]);
     expect(hull).toHaveLength(4);
     expect(signedDistance(hull, [2, 2])).toBeCloseTo(2, 12);
@@ -61,7 +61,7 @@ describe('frame mode', () => {
     const out = mkdtempSync(join(tmpdir(), 'ganon-frame-'));
     const jpg = join(out, 'in.jpg');
     await sharp(ASTRONAUT).jpeg().withMetadata({ orientation: 1 }).toFile(jpg);
-    const r = ganon(['anonymize', jpg, '--out', join(out, 'o'), '--mode', 'frame', '--method', 'blur:17']);
+    const r = await ganon(['anonymize', jpg, '--out', join(out, 'o'), '--mode', 'frame', '--method', 'blur:17']);
     expect(r.code, r.stderr).toBe(0);
     const meta = await sharp(join(out, 'o', 'in.jpg')).metadata();
     expect([meta.format, meta.width, meta.height, meta.exif, meta.orientation]).toEqual(['jpeg', 512, 512, undefined, undefined]);

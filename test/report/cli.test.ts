@@ -13,7 +13,7 @@ describe('ganon report', () => {
     const out = join(root, 'report');
     const log = join(root, 'net.log');
     const env = { NODE_OPTIONS: `--import=${repoRoot}test/helpers/no-network.mjs`, GANON_NET_LOG: log };
-    const r = ganon(['report', runs.root, '--out', out, '--samples', `original=${runs.images.originals}`, `GANonymization=${runs.images.method}`, '--sample-count', '2'], env);
+    const r = await ganon(['report', runs.root, '--out', out, '--samples', `original=${runs.images.originals}`, `GANonymization=${runs.images.method}`, '--sample-count', '2'], env);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^identity \(proxy-faceres, proxy\): mean cosine distance GANonymization 0\.\d{3}, pixel8 0\.\d{3}, blur9 0\.\d{3}$/);
@@ -26,16 +26,16 @@ describe('ganon report', () => {
     expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
   });
 
-  it('exits 2 with the reason when nothing is a run', () => {
+  it('exits 2 with the reason when nothing is a run', async () => {
     const root = mkdtempSync(join(tmpdir(), 'ganon-report-cli-'));
-    const r = ganon(['report', root, '--out', join(root, 'out')]);
+    const r = await ganon(['report', root, '--out', join(root, 'out')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no run found in .*no run\.json with a known kind/);
     expect(existsSync(join(root, 'out'))).toBe(false);
   });
 
-  it('rejects a malformed --samples', () => {
-    const r = ganon(['report', '.', '--out', join(tmpdir(), 'x'), '--samples', 'nodir']);
+  it('rejects a malformed --samples', async () => {
+    const r = await ganon(['report', '.', '--out', join(tmpdir(), 'x'), '--samples', 'nodir']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--samples 'nodir': expected NAME=DIR/);
   });

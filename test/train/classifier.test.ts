@@ -30,14 +30,14 @@ beforeAll(async () => {
 });
 
 describe('classifier data', () => {
-  it('reads an ImageFolder with sorted class names and splits', () => {
+  it('reads an ImageFolder with sorted class names and splits', async () => {
     const d = openClassifierData(data, { task: 'emotion' });
     expect(d.layout).toBe('imagefolder');
     expect(d.classes).toEqual([...SHAPE_CLASSES].sort());
     expect(d.items.filter((i) => i.split === 'train')).toHaveLength(120);
     expect(d.items.filter((i) => i.split === 'val')).toHaveLength(48);
   });
-  it('names the layout it expected for an unusable folder', () => {
+  it('names the layout it expected for an unusable folder', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'ganon-empty-'));
     expect(() => openClassifierData(empty, { task: 'emotion' })).toThrow(/neither manifest.arrow .* nor train\/ and val\//);
   });
@@ -96,18 +96,18 @@ describe('classifier training (micro ConvNeXt, wasm)', () => {
 
   it('ganon classifier train/predict from the CLI', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ganon-cls-cli-'));
-    const t = ganon(['classifier', 'train', '--data', data, '--arch', 'convnext_micro', '--out', out,
+    const t = await ganon(['classifier', 'train', '--data', data, '--arch', 'convnext_micro', '--out', out,
       '--set', 'input.resize=36', '--set', 'input.crop=32', '--set', 'train.batchSize=32', '--set', 'train.maxEpochs=1', '--json']);
     expect(t.code).toBe(0);
     expect(JSON.parse(t.stdout).epochs).toHaveLength(1);
     const preds = join(out, 'preds.arrow');
-    const p = ganon(['classifier', 'predict', '--model', out, '--data', data, '--split', 'val', '--out', preds]);
+    const p = await ganon(['classifier', 'predict', '--model', out, '--data', data, '--split', 'val', '--out', preds]);
     expect(p.code).toBe(0);
     const table = tableFromIPC(readFileSync(preds));
     expect(table.numRows).toBe(48 * 3);
     expect(table.schema.fields.map((f) => f.name)).toEqual(['image', 'method', 'split', 'label', 'class', 'p', 'status']);
     expect(table.getChild('method')!.get(0)).toBe('original');
-    const bad = ganon(['classifier', 'train', '--data', data, '--arch', 'convnext_nano', '--out', out]);
+    const bad = await ganon(['classifier', 'train', '--data', data, '--arch', 'convnext_nano', '--out', out]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/arch must be one of/);
   }, 600_000);
