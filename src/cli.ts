@@ -235,7 +235,7 @@ export function buildCli(argv: string[]) {
     .command('embed <images..>', 'face embeddings of the first face of each image (proxy: Human faceres, 1024-d)', embedCommand,
       (a) => embedHandler(a as unknown as Parameters<typeof embedHandler>[0]))
     .command('classifier', 'train ConvNeXt emotion / attribute classifiers (paper sections 4.2, 4.3) and predict with them', classifierCommand)
-    .command('stats', 'paired-sample statistics (Wilcoxon signed-rank, Shapiro-Wilk, Bonferroni) as scipy computes them', statsCommand)
+    .command('stats', 'statistics as scipy and scikit-learn compute them: paired tests (Wilcoxon, Shapiro-Wilk, Bonferroni), classification reports', statsCommand)
     .command('report <runs..>', 'the paper\'s tables and figures from evaluation and training runs: report.md, report.html, CSV, Parquet, Vega-Lite, SVG, PNG', reportCommand,
       (a) => reportHandler(a as unknown as Parameters<typeof reportHandler>[0]))
     .command('demo', 'the main job on embedded defaults: real photos -> preprocess -> anonymize (toy or given generator, baselines) -> identity + emotion evaluation -> report', (a) => a
