@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, InputError } from '../errors.js';
-import { convDown, convPad21, instanceNorm } from './ops.js';
+import { convDown, convPad21, instanceNorm, leakyRelu } from './ops.js';
 import type { ParamSpec, Params } from './params.js';
 
 export interface PatchGanConfig {
@@ -64,7 +64,7 @@ export function patchganForwardConcat(p: Params, cfg: PatchGanConfig, x: tf.Tens
     CONV_INDEX.forEach((idx, i) => {
       y = convDown(y, p.get(`model.${idx}.weight`) as tf.Tensor4D, p.get(`model.${idx}.bias`) as tf.Tensor1D);
       if (i > 0) y = instanceNorm(y);
-      y = tf.leakyRelu(y, 0.2);
+      y = leakyRelu(y, 0.2);
     });
     return convPad21(y, p.get(`model.${LAST_INDEX}.weight`) as tf.Tensor4D);
   });

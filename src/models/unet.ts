@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, InputError } from '../errors.js';
-import { convDown, convUp, instanceNorm, maybeDropout, upsampleConvPad21 } from './ops.js';
+import { convDown, convUp, instanceNorm, leakyRelu, maybeDropout, upsampleConvPad21 } from './ops.js';
 import type { ParamSpec, Params } from './params.js';
 
 export interface UNetConfig {
@@ -112,7 +112,7 @@ export function unetForward(p: Params, cfg: UNetConfig, x: tf.Tensor4D, opts: Fo
     for (const d of downs) {
       y = convDown(y, p.get(`${d.name}.model.0.weight`) as tf.Tensor4D); // [b, h/2, w/2, cout]
       if (d.norm) y = instanceNorm(y);
-      y = tf.leakyRelu(y, 0.2);
+      y = leakyRelu(y, 0.2);
       if (d.dropout) y = drop(y);
       skips.push(y);
     }
