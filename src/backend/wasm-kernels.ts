@@ -29,6 +29,8 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { registerWasmAdamKernel } from './wasm-adam.js';
+import { registerWasmOpKernels } from './wasm-ops.js';
 
 /** The slice of BackendWasm these kernels use. */
 interface WasmBackendLike {
@@ -46,7 +48,7 @@ function call(name: string, backend: WasmBackendLike, inputs: Record<string, Ten
 }
 
 function conv(backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo, pad: Pad4, dilations: [number, number]): TensorInfo {
-  return call('Conv2D', backend, { x, filter }, {
+  return xnnConv2D(backend, { x, filter }, {
     strides: [1, 1], pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined,
   } as unknown as NamedAttrMap);
 }
@@ -72,11 +74,103 @@ function convInfoFor(xShape: number[], filterShape: number[], attrs: { strides: 
 }
 
 /**
+ * One tap's rows of the transposed im2col matrix: for each (channel, image, output row),
+ * the contiguous run of x (as [ci, n, H, sp, wp], width phase px) it reads, zeros outside.
+ * Kept small and integer-only so V8 optimises it once (inlined in the kernel, the loop
+ * was deoptimised and re-run in the interpreter on every call: 5-20x slower).
+ */
+function gatherTapPhased(heap: Float32Array, dst0: number, xOff: number, ci: number, n: number, ho: number, wo: number, h: number,
+  yOff: number, sh: number, sp: number, px: number, wp: number, woLo: number, woHi: number, q: number): void {
+  const len = woHi - woLo + 1;
+  let row = dst0;
+  for (let c = 0; c < ci; c++) {
+    for (let nn = 0; nn < n; nn++) {
+      const img = (c * n + nn) * h;
+      for (let oy = 0; oy < ho; oy++, row += wo) {
+        const y = oy * sh + yOff;
+        if (y < 0 || y >= h || len <= 0) {
+          heap.fill(0, row, row + wo);
+          continue;
+        }
+        for (let t = row; t < row + woLo; t++) heap[t] = 0;
+        const src = xOff + ((img + y) * sp + px) * wp + woLo + q;
+        const dst = row + woLo;
+        if (len >= 16) heap.copyWithin(dst, src, src + len);
+        else for (let t = 0; t < len; t++) heap[dst + t] = heap[src + t]!;
+        for (let t = row + woHi + 1; t < row + wo; t++) heap[t] = 0;
+      }
+    }
+  }
+}
+
+/** The same from x as [ci, n, H, W] with a strided gather (widths not divisible by the stride). */
+function gatherTapStrided(heap: Float32Array, dst0: number, xOff: number, ci: number, n: number, ho: number, wo: number, h: number, w: number,
+  yOff: number, xShift: number, sh: number, sw: number, woLo: number, woHi: number): void {
+  let row = dst0;
+  for (let c = 0; c < ci; c++) {
+    for (let nn = 0; nn < n; nn++) {
+      for (let oy = 0; oy < ho; oy++, row += wo) {
+        const y = oy * sh + yOff;
+        if (y < 0 || y >= h || woHi < woLo) {
+          heap.fill(0, row, row + wo);
+          continue;
+        }
+        for (let t = row; t < row + woLo; t++) heap[t] = 0;
+        const base = xOff + ((c * n + nn) * h + y) * w + xShift;
+        for (let ox = woLo; ox <= woHi; ox++) heap[row + ox] = heap[base + ox * sw]!;
+        for (let t = row + woHi + 1; t < row + wo; t++) heap[t] = 0;
+      }
+    }
+  }
+}
+
+/**
+ * The transposed im2col matrix of x for a conv: A [(i, j, c), P] with P = n*Ho*Wo and
+ * A[(i,j,c), (nn,oy,ox)] = x[nn, oy*sh + i - top, ox*sw + j - left, c] (zero outside).
+ * Rows are copied from x transposed to [ci, n, H, sw, W/sw] (width phases, so each row
+ * is one contiguous run, copied within the heap) instead of gathered with a stride
+ * (5-10x slower in JS).
+ */
+function im2colT(b: WasmBackendLike, x: TensorInfo, kh: number, kw: number, sh: number, sw: number, top: number, left: number,
+  ho: number, wo: number): TensorInfo {
+  const [n, h, w, ci] = x.shape as [number, number, number, number];
+  const P = n * ho * wo;
+  const phased = w % sw === 0;
+  const wp = phased ? w / sw : w;
+  const sp = phased ? sw : 1;
+  const xT = phased
+    ? transpose(b, { ...x, shape: [n, h, wp, sw, ci] }, [4, 0, 1, 3, 2])
+    : transpose(b, x, [3, 0, 1, 2]); // [ci, n, H, W]
+  const A = b.makeOutput([kh * kw * ci, P], 'float32');
+  const xv = b.typedArrayFromHeap(xT); // views taken after the last allocation
+  const av = b.typedArrayFromHeap(A);
+  const heap = new Float32Array(av.buffer);
+  const xOff = xv.byteOffset >>> 2;
+  const aOff = av.byteOffset >>> 2;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      // wo range whose column wo*sw + j - left falls inside [0, W)
+      const woLo = Math.max(0, Math.ceil((left - j) / sw)) | 0;
+      const woHi = Math.min(wo - 1, Math.floor((w - 1 + left - j) / sw)) | 0;
+      const rowsAt = aOff + (i * kw + j) * ci * P;
+      if (phased) {
+        const px = (((j - left) % sw) + sw) % sw | 0;
+        const q = Math.round((j - left - px) / sw) | 0; // column ox reads width phase px at ox + q
+        gatherTapPhased(heap, rowsAt, xOff, ci, n, ho, wo, h, i - top, sh, sp, px, wp, woLo, woHi, q);
+      } else {
+        gatherTapStrided(heap, rowsAt, xOff, ci, n, ho, wo, h, w, i - top, j - left, sh, sw, woLo, woHi);
+      }
+    }
+  }
+  free(b, xT);
+  return A;
+}
+
+/**
  * dW[i,j,ci,co] = sum_{n,ho,wo} x[n, ho*sh+i-top, wo*sw+j-left, ci] * dy[n,ho,wo,co],
- * as one matrix product A [kh*kw*ci, P] @ dy [P, co] with P = n*Ho*Wo: the rows
- * of A (im2col, transposed) are gathered in JS from x transposed to [ci, n, H, W],
- * and the product runs in XNNPACK. The reduction is over P, which keeps the
- * GEMM efficient (a conv formulation reduces over n, i.e. over 1 at batch 1).
+ * as one matrix product A [kh*kw*ci, P] @ dy [P, co] with P = n*Ho*Wo (A from im2colT),
+ * in XNNPACK. The reduction is over P, which keeps the GEMM efficient (a conv
+ * formulation reduces over n, i.e. over 1 at batch 1).
  */
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as WasmBackendLike;
@@ -84,41 +178,60 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const a = attrs as unknown as Conv2DBackpropFilterAttrs;
   const info = convInfoFor(x.shape, a.filterShape, a);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
-  const [n, h, w] = x.shape as [number, number, number, number];
   const [, ho, wo] = dy.shape as [number, number, number, number];
-  const { top, left } = info.padInfo;
-  const P = n * ho * wo;
-  const xT = transpose(b, x, [3, 0, 1, 2]); // [ci, n, H, W]
-  const A = b.makeOutput([kh * kw * ci, P], 'float32');
-  const xv = b.typedArrayFromHeap(xT); // views taken after the last allocation
-  const av = b.typedArrayFromHeap(A);
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      // wo range whose column wo*sw + j - left falls inside [0, W)
-      const woLo = Math.max(0, Math.ceil((left - j) / sw));
-      const woHi = Math.min(wo - 1, Math.floor((w - 1 + left - j) / sw));
-      for (let c = 0; c < ci; c++) {
-        let row = ((i * kw + j) * ci + c) * P;
-        for (let nn = 0; nn < n; nn++) {
-          for (let oy = 0; oy < ho; oy++, row += wo) {
-            const y = oy * sh + i - top;
-            if (y < 0 || y >= h || woHi < woLo) {
-              av.fill(0, row, row + wo);
-              continue;
-            }
-            if (woLo > 0) av.fill(0, row, row + woLo);
-            const base = ((c * n + nn) * h + y) * w + j - left;
-            for (let ox = woLo; ox <= woHi; ox++) av[row + ox] = xv[base + ox * sw]!;
-            if (woHi < wo - 1) av.fill(0, row + woHi + 1, row + wo);
-          }
-        }
-      }
-    }
-  }
-  free(b, xT);
+  const P = x.shape[0]! * ho * wo;
+  const A = im2colT(b, x, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, ho, wo);
   const out = call('BatchMatMul', b, { a: A, b: { ...dy, shape: [P, co] } }, { transposeA: false, transposeB: false } as unknown as NamedAttrMap);
   free(b, A);
   out.shape = [kh, kw, ci, co];
+  return out;
+};
+
+/** wasm's own Conv2D (XNNPACK), kept when conv2D below replaces it. */
+let originalConv2D: KernelConfig | null = null;
+
+function xnnConv2D(b: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
+  if (originalConv2D !== null) return originalConv2D.kernelFunc({ inputs, backend: b as never, attrs }) as TensorInfo;
+  return call('Conv2D', b, inputs, attrs);
+}
+
+/**
+ * The forward conv takes the GEMM route while the output has at most this many
+ * positions per output channel (P <= co / 2): the filter dominates.
+ */
+export const GEMM_CONV_MAX_RATIO = 0.5;
+
+/**
+ * Conv2D for wasm. XNNPACK re-arranges (HWIO -> OHWI, then packs) the whole filter
+ * whenever it meets a filter tensor for the first time, about 20 ns per filter element:
+ * in training, every step, and for the generator's inner layers (4x4x512x1024 filters
+ * on 2x2..16x16 inputs) that dominated the product itself by up to 50x. When the
+ * filter is large against the output (P = n*Ho*Wo <= co/2), the conv is computed here as
+ * out^T [co, P] = W^T [co, (i,j,c)] @ A [(i,j,c), P] in XNNPACK's GEMM with W^T (one
+ * plain transpose of the filter, half the cost) as the unpacked operand and the small
+ * im2col matrix A (im2colT) as the packed one, then one small transpose. Everything
+ * else (and dilations, other layouts) goes to wasm's own kernel.
+ */
+export const conv2D: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as unknown as WasmBackendLike;
+  const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+  const a = attrs as unknown as { strides: number | [number, number]; pad: unknown; dataFormat: string; dilations: number | [number, number]; dimRoundingMode?: unknown };
+  const dil = a.dilations ?? 1;
+  const undilated = typeof dil === 'number' ? dil === 1 : dil[0] === 1 && dil[1] === 1;
+  if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || !undilated || x.dtype !== 'float32') return xnnConv2D(b, inputs as never, attrs as NamedAttrMap);
+  const info = convInfoFor(x.shape, filter.shape, { ...a, dataFormat: 'NHWC' });
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co, outHeight: ho, outWidth: wo } = info;
+  const n = x.shape[0]!;
+  const P = n * ho * wo;
+  if (P > GEMM_CONV_MAX_RATIO * co || P === 0) return xnnConv2D(b, inputs as never, attrs as NamedAttrMap);
+  const K = kh * kw * ci;
+  const wT = transpose(b, { ...filter, shape: [K, co] }, [1, 0]); // [co, (i, j, c)]
+  const A = im2colT(b, x, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, ho, wo); // [(i, j, c), P]
+  const outT = call('BatchMatMul', b, { a: wT, b: A }, { transposeA: false, transposeB: false } as unknown as NamedAttrMap); // [co, P]
+  free(b, wT, A);
+  const out = transpose(b, { ...outT, shape: [co, P] }, [1, 0]);
+  free(b, outT);
+  out.shape = [n, ho, wo, co];
   return out;
 };
 
@@ -361,12 +474,32 @@ export const wasmGradientKernels: KernelConfig[] = [
 ];
 
 let registered = false;
-/** Registers the replacement kernels; call before tf.setBackend('wasm'). Idempotent. */
+/** wasm's own Conv2D (for comparisons), or null before registration. */
+export function originalWasmConv2D(): KernelFunc | null {
+  return originalConv2D?.kernelFunc ?? null;
+}
+
+/**
+ * Registers the replacement kernels (Conv2D for large filters included), those of ./wasm-ops.ts (Identity, Slice,
+ * Concat, reductions, ...) and the chunked Adam update (./wasm-adam.ts); call before
+ * tf.setBackend('wasm'). Idempotent.
+ */
 export function registerWasmGradientKernels(): void {
   if (registered) return;
+  registerWasmOpKernels();
+  registerWasmAdamKernel();
   for (const k of wasmGradientKernels) {
     if (getKernel(k.kernelName, k.backendName) !== undefined) unregisterKernel(k.kernelName, k.backendName);
     registerKernel(k);
+  }
+  const own = getKernel('Conv2D', 'wasm');
+  if (own !== undefined && own.kernelFunc !== conv2D) {
+    originalConv2D = own;
+    unregisterKernel('Conv2D', 'wasm');
+    const cfg: KernelConfig = { kernelName: 'Conv2D', backendName: 'wasm', kernelFunc: conv2D };
+    if (own.setupFunc !== undefined) cfg.setupFunc = own.setupFunc;
+    if (own.disposeFunc !== undefined) cfg.disposeFunc = own.disposeFunc;
+    registerKernel(cfg);
   }
   registered = true;
 }

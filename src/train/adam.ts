@@ -9,6 +9,7 @@
  * p <- p * (1 - lr * weight_decay), then the Adam step above with the same lr.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { FUSED_ADAM_KERNEL, type FusedAdamAttrs } from '../backend/wasm-adam.js';
 import { ModelLoadError } from '../errors.js';
 import type { TensorMap } from '../io/safetensors.js';
 import { tfShape, tfToTorch, torchToTf, type Params } from '../models/params.js';
@@ -26,8 +27,10 @@ export class Adam {
     this.lr = cfg.lr;
     for (const spec of params.specs) {
       const shape = tfShape(spec);
-      this.m.set(spec.name, tf.variable(tf.zeros(shape), false));
-      this.v.set(spec.name, tf.variable(tf.zeros(shape), false));
+      // tidy: the zeros themselves would otherwise stay alive (and keep the buffers
+      // after dispose()); variables survive tidy.
+      this.m.set(spec.name, tf.tidy(() => tf.variable(tf.zeros(shape), false)));
+      this.v.set(spec.name, tf.tidy(() => tf.variable(tf.zeros(shape), false)));
     }
   }
 
@@ -41,12 +44,24 @@ export class Adam {
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.step);
     const stepSize = lr / bc1;
     const w = 1 - beta1;
+    // Where the backend has it (wasm), the same operations as one kernel that runs them
+    // on cache-sized chunks: bit-identical results (src/backend/wasm-adam.ts).
+    const fused = tf.getKernel(FUSED_ADAM_KERNEL, tf.getBackend()) !== undefined;
+    const attrs: FusedAdamAttrs = { decay, w, beta2, bc2Sqrt, eps, stepSize };
     for (const spec of this.params.specs) {
       const p = this.params.get(spec.name);
       const g = grads[p.name];
       if (g === undefined) continue; // no gradient reached this variable
       const m = this.m.get(spec.name)!;
       const v = this.v.get(spec.name)!;
+      if (fused && g.dtype === 'float32' && g.shape.join() === p.shape.join()) {
+        const [p2, m2, v2] = tf.engine().runKernel(FUSED_ADAM_KERNEL, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        p.assign(p2!);
+        m.assign(m2!);
+        v.assign(v2!);
+        tf.dispose([p2!, m2!, v2!]);
+        continue;
+      }
       tf.tidy(() => {
         const p0 = decay !== 1 ? tf.mul(p, decay) : p;
         // torch.lerp: weight >= 0.5 uses end - (end - start) * (1 - weight)

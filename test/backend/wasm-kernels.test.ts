@@ -1,11 +1,13 @@
 /**
- * The replacement wasm gradient kernels against tfjs-backend-cpu's kernels
- * (the reference implementation) over strides 1/2/3, same/valid/explicit
- * padding, odd sizes and 1x1 filters.
+ * The replacement wasm conv kernels (both gradients, and the forward Conv2D's GEMM
+ * route for large filters) against tfjs-backend-cpu's kernels (the reference
+ * implementation) over strides 1/2/3, same/valid/explicit padding, odd sizes and
+ * 1x1 filters.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { wasmKernelCacheSize } from '../../src/backend/wasm-kernels.js';
+import { getKernel } from '@tensorflow/tfjs-core';
+import { conv2D, GEMM_CONV_MAX_RATIO, originalWasmConv2D, wasmKernelCacheSize } from '../../src/backend/wasm-kernels.js';
 import { maxRelDiff, seededValues } from '../helpers/tensors.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -122,7 +124,50 @@ describe('GEMM path of the input gradient (small activations, wide filters)', ()
   it.each(wide.map((c, i) => [i, c] as const))('wide case %i matches cpu (dy positions <= 4 x channels)', async (i, c) => {
     const wasm = await grads(c, 500 + i);
     const cpu = await onBackend('cpu', () => grads(c, 500 + i));
+    expect(maxRelDiff(wasm.y, cpu.y)).toBeLessThanOrEqual(1e-5);
     expect(maxRelDiff(wasm.dx, cpu.dx)).toBeLessThanOrEqual(1e-5);
     expect(maxRelDiff(wasm.dw, cpu.dw)).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('GEMM route of the forward Conv2D (large filters, small outputs)', () => {
+  it('replaces wasm\'s own Conv2D, which stays available', () => {
+    expect(getKernel('Conv2D', 'wasm')?.kernelFunc).toBe(conv2D);
+    expect(originalWasmConv2D()).not.toBeNull();
+    expect(originalWasmConv2D()).not.toBe(conv2D);
+  });
+
+  // Every case has n*Ho*Wo <= GEMM_CONV_MAX_RATIO * co (the GEMM route), checked below.
+  const gemm: Case[] = [
+    { n: 1, h: 8, w: 8, ci: 64, co: 128, k: [4, 4], s: [2, 2], pad: 'same' }, // a generator down block
+    { n: 1, h: 2, w: 2, ci: 32, co: 16, k: [4, 4], s: [2, 2], pad: 'same' }, // the innermost one: 1x1 output
+    { n: 2, h: 4, w: 4, ci: 16, co: 64, k: [4, 4], s: [2, 2], pad: 'same' }, // batch 2
+    { n: 1, h: 5, w: 7, ci: 6, co: 48, k: [3, 3], s: [2, 2], pad: 'same' }, // widths not divisible by the stride
+    { n: 1, h: 6, w: 6, ci: 5, co: 64, k: [3, 3], s: [1, 1], pad: 'valid' },
+    { n: 2, h: 7, w: 7, ci: 4, co: 64, k: [2, 5], s: [3, 3], pad: 'same' },
+    { n: 1, h: 9, w: 8, ci: 3, co: 40, k: [3, 2], s: [2, 3], pad: 'same' }, // unequal strides
+    { n: 1, h: 4, w: 4, ci: 8, co: 64, k: [4, 4], s: [2, 2], pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
+    { n: 1, h: 3, w: 3, ci: 7, co: 32, k: [1, 1], s: [1, 1], pad: 'valid' },
+    { n: 1, h: 1, w: 1, ci: 9, co: 8, k: [4, 4], s: [2, 2], pad: 'same' }, // 1x1 input
+  ];
+  it.each(gemm.map((c, i) => [i, c] as const))('case %i (output, dx, dW) matches cpu', async (i, c) => {
+    const info = tf.backend_util.computeConv2DInfo([c.n, c.h, c.w, c.ci], [c.k[0], c.k[1], c.ci, c.co], c.s, 1, c.pad as 'same');
+    expect(c.n * info.outHeight * info.outWidth).toBeLessThanOrEqual(GEMM_CONV_MAX_RATIO * c.co);
+    const wasm = await grads(c, 700 + i);
+    const cpu = await onBackend('cpu', () => grads(c, 700 + i));
+    expect(maxRelDiff(wasm.y, cpu.y)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelDiff(wasm.dx, cpu.dx)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelDiff(wasm.dw, cpu.dw)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('leaves no tensor and no wasm buffer behind', async () => {
+    await grads(gemm[0]!, 1);
+    const before = tf.memory();
+    await grads(gemm[0]!, 2);
+    await grads(gemm[3]!, 3);
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(after.numDataBuffers).toBe(before.numDataBuffers);
   });
 });
