@@ -197,9 +197,32 @@ function xnnConv2D(b: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs
 
 /**
  * The forward conv takes the GEMM route while the output has at most this many
- * positions per output channel (P <= co / 2): the filter dominates.
+ * positions per output channel (P <= co / 4): the filter dominates. (At P = co/2,
+ * [1,32,32,256] x [4,4,256,512], XNNPACK's own conv is as fast as the GEMM and
+ * reuses its packed filter across the discriminator's three forwards in a step.)
  */
-export const GEMM_CONV_MAX_RATIO = 0.5;
+export const GEMM_CONV_MAX_RATIO = 0.25;
+
+/**
+ * Transposed filters of the GEMM route, by filter dataId: a filter used again
+ * (the discriminator within a step, inference) skips the transpose. Entries whose
+ * filter is gone from the backend are freed on the next call.
+ */
+const filterTCache = new Map<object, TensorInfo>();
+
+function sweepFilterTCache(b: WasmBackendLike & { dataIdMap?: { has(id: object): boolean } }): void {
+  for (const [id, t] of filterTCache) {
+    if (b.dataIdMap && !b.dataIdMap.has(id)) {
+      b.disposeData(t.dataId);
+      filterTCache.delete(id);
+    }
+  }
+}
+
+/** Number of cached transposed filters (for leak tests). */
+export function wasmFilterTCacheSize(): number {
+  return filterTCache.size;
+}
 
 /**
  * Conv2D for wasm. XNNPACK re-arranges (HWIO -> OHWI, then packs) the whole filter
@@ -225,10 +248,15 @@ export const conv2D: KernelFunc = ({ inputs, backend, attrs }) => {
   const P = n * ho * wo;
   if (P > GEMM_CONV_MAX_RATIO * co || P === 0) return xnnConv2D(b, inputs as never, attrs as NamedAttrMap);
   const K = kh * kw * ci;
-  const wT = transpose(b, { ...filter, shape: [K, co] }, [1, 0]); // [co, (i, j, c)]
+  sweepFilterTCache(b as never);
+  let wT = filterTCache.get(filter.dataId);
+  if (wT === undefined) {
+    wT = transpose(b, { ...filter, shape: [K, co] }, [1, 0]); // [co, (i, j, c)]
+    filterTCache.set(filter.dataId, wT);
+  }
   const A = im2colT(b, x, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, ho, wo); // [(i, j, c), P]
   const outT = call('BatchMatMul', b, { a: wT, b: A }, { transposeA: false, transposeB: false } as unknown as NamedAttrMap); // [co, P]
-  free(b, wT, A);
+  free(b, A);
   const out = transpose(b, { ...outT, shape: [co, P] }, [1, 0]);
   free(b, outT);
   out.shape = [n, ho, wo, co];
@@ -291,11 +319,13 @@ export function wasmKernelCacheSize(): number {
   return subFilterCache.size;
 }
 
-/** Frees every cached sub-filter. */
+/** Frees every cached sub-filter and transposed filter. */
 export function clearWasmKernelCache(backend: unknown): void {
   const b = backend as WasmBackendLike;
   for (const entry of subFilterCache.values()) for (const t of entry.filters.values()) b.disposeData(t.dataId);
   subFilterCache.clear();
+  for (const t of filterTCache.values()) b.disposeData(t.dataId);
+  filterTCache.clear();
 }
 
 /**

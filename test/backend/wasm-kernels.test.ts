@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { getKernel } from '@tensorflow/tfjs-core';
-import { conv2D, GEMM_CONV_MAX_RATIO, originalWasmConv2D, wasmKernelCacheSize } from '../../src/backend/wasm-kernels.js';
+import { conv2D, GEMM_CONV_MAX_RATIO, originalWasmConv2D, wasmFilterTCacheSize, wasmKernelCacheSize } from '../../src/backend/wasm-kernels.js';
 import { maxRelDiff, seededValues } from '../helpers/tensors.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -144,10 +144,10 @@ describe('GEMM route of the forward Conv2D (large filters, small outputs)', () =
     { n: 2, h: 4, w: 4, ci: 16, co: 64, k: [4, 4], s: [2, 2], pad: 'same' }, // batch 2
     { n: 1, h: 5, w: 7, ci: 6, co: 48, k: [3, 3], s: [2, 2], pad: 'same' }, // widths not divisible by the stride
     { n: 1, h: 6, w: 6, ci: 5, co: 64, k: [3, 3], s: [1, 1], pad: 'valid' },
-    { n: 2, h: 7, w: 7, ci: 4, co: 64, k: [2, 5], s: [3, 3], pad: 'same' },
-    { n: 1, h: 9, w: 8, ci: 3, co: 40, k: [3, 2], s: [2, 3], pad: 'same' }, // unequal strides
+    { n: 2, h: 7, w: 7, ci: 4, co: 80, k: [2, 5], s: [3, 3], pad: 'same' },
+    { n: 1, h: 9, w: 8, ci: 3, co: 64, k: [3, 2], s: [2, 3], pad: 'same' }, // unequal strides
     { n: 1, h: 4, w: 4, ci: 8, co: 64, k: [4, 4], s: [2, 2], pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
-    { n: 1, h: 3, w: 3, ci: 7, co: 32, k: [1, 1], s: [1, 1], pad: 'valid' },
+    { n: 1, h: 3, w: 3, ci: 7, co: 40, k: [1, 1], s: [1, 1], pad: 'valid' },
     { n: 1, h: 1, w: 1, ci: 9, co: 8, k: [4, 4], s: [2, 2], pad: 'same' }, // 1x1 input
   ];
   it.each(gemm.map((c, i) => [i, c] as const))('case %i (output, dx, dW) matches cpu', async (i, c) => {
@@ -158,6 +158,33 @@ describe('GEMM route of the forward Conv2D (large filters, small outputs)', () =
     expect(maxRelDiff(wasm.y, cpu.y)).toBeLessThanOrEqual(1e-5);
     expect(maxRelDiff(wasm.dx, cpu.dx)).toBeLessThanOrEqual(1e-5);
     expect(maxRelDiff(wasm.dw, cpu.dw)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('reuses the transposed filter for an unchanged filter, and frees it with the filter', async () => {
+    const c = gemm[0]!;
+    const x = tf.tensor4d(seededValues(c.n * c.h * c.w * c.ci, 1), [c.n, c.h, c.w, c.ci]);
+    const w = tf.tensor4d(seededValues(16 * c.ci * c.co, 2), [4, 4, c.ci, c.co]);
+    const a = tf.conv2d(x, w, 2, 'same');
+    const b = tf.conv2d(x, w, 2, 'same');
+    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
+    const x2 = tf.mul(x, 2) as tf.Tensor4D; // same filter, other input
+    const c2 = tf.conv2d(x2, w, 2, 'same');
+    const ref = await onBackend('cpu', async () => {
+      const xc = tf.tensor4d(await x2.data(), x2.shape);
+      const wc = tf.tensor4d(await w.data(), w.shape);
+      const y = tf.conv2d(xc, wc, 2, 'same');
+      const v = (await y.data()) as Float32Array;
+      tf.dispose([xc, wc, y]);
+      return v;
+    });
+    expect(maxRelDiff((await c2.data()) as Float32Array, ref)).toBeLessThanOrEqual(1e-5);
+    tf.dispose([x, w, a, b, x2, c2]);
+    const sizes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await grads(gemm[i % 3]!, 40 + i); // a new filter each time
+      sizes.push(wasmFilterTCacheSize());
+    }
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1);
   });
 
   it('leaves no tensor and no wasm buffer behind', async () => {
