@@ -1,14 +1,15 @@
 /**
- * The chunked Adam update for wasm (src/backend/wasm-adam.ts) against the tf-op
- * formulation in src/train/adam.ts: bit-identical parameters and moments, on wasm
- * (the kernel unregistered for the reference) and against the op path on
- * tfjs-backend-cpu, over Adam and AdamW, both lerp branches, parameters larger than
- * one chunk (with a partial last chunk), and several steps.
+ * The wasm Adam kernel (src/backend/wasm-adam.ts), both its SIMD path and its chunked-op
+ * path, against the tf-op formulation in src/train/adam.ts: bit-identical parameters and
+ * moments, on wasm (the kernel unregistered for the reference) and against the op path
+ * on tfjs-backend-cpu, over Adam and AdamW, both lerp branches, sizes that are not
+ * multiples of 4, parameters larger than one chunk (with a partial last chunk), and
+ * several steps.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { CHUNK_ELEMENTS, FUSED_ADAM_KERNEL, fusedAdam, registerWasmAdamKernel } from '../../src/backend/wasm-adam.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHUNK_ELEMENTS, FUSED_ADAM_KERNEL, fusedAdam, registerWasmAdamKernel, setWasmAdamSimd } from '../../src/backend/wasm-adam.js';
 import { Params, type ParamSpec } from '../../src/models/params.js';
 import { Adam, type AdamConfig } from '../../src/train/adam.js';
 import { seededValues } from '../helpers/tensors.js';
@@ -22,6 +23,7 @@ async function onBackend<T>(name: string, fn: () => Promise<T>): Promise<T> {
 const specs: ParamSpec[] = [
   { name: 'conv.weight', kind: 'conv', torchShape: [6, 5, 4, 4], fanIn: 80 },
   { name: 'conv.bias', kind: 'bias', torchShape: [6], fanIn: 80 },
+  { name: 'tiny.bias', kind: 'bias', torchShape: [3], fanIn: 80 }, // under one SIMD vector
   { name: 'lin.weight', kind: 'linear', torchShape: [7, 33], fanIn: 33 },
   // 2.3 chunks: a partial last chunk
   { name: 'big.weight', kind: 'conv', torchShape: [Math.ceil((2.3 * CHUNK_ELEMENTS) / 48), 3, 4, 4], fanIn: 48 },
@@ -86,7 +88,10 @@ const configs: [string, AdamConfig][] = [
   ['large lr, beta1 0.3 (lerp weight 0.7)', { lr: 0.1, beta1: 0.3, beta2: 0.9, eps: 1e-6, weightDecay: 0.05 }],
 ];
 
-describe('chunked Adam update (wasm)', () => {
+for (const simd of [true, false]) describe(`Adam kernel (wasm), ${simd ? 'SIMD' : 'chunked ops'}`, () => {
+  beforeAll(() => setWasmAdamSimd(simd));
+  afterAll(() => setWasmAdamSimd(true));
+
   it('is registered for wasm only', () => {
     expect(tf.getBackend()).toBe('wasm');
     registerWasmAdamKernel();

@@ -1,0 +1,53 @@
+/**
+ * The hand-assembled WebAssembly SIMD helpers (src/backend/wasm-simd.ts): the transpose
+ * against tf.transpose on cpu, and the Adam step against the op formulation (through
+ * the wasm Adam kernel with its SIMD path on and off: test/backend/wasm-adam.test.ts
+ * covers bit equality with the ops of src/train/adam.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { simdKernels } from '../../src/backend/wasm-simd.js';
+import { seededValues } from '../helpers/tensors.js';
+
+interface Backend {
+  dataIdMap: { get(id: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: 'float32'): { dataId: object; shape: number[]; dtype: 'float32' };
+}
+
+describe('wasm SIMD helpers', () => {
+  it('are available on this machine (Node 20: WebAssembly SIMD)', () => {
+    expect(tf.getBackend()).toBe('wasm');
+    expect(simdKernels(tf.backend())).not.toBeNull();
+    expect(simdKernels({})).toBeNull(); // not a wasm backend
+  });
+
+  it.each([[4, 4], [8, 12], [64, 4], [4, 200], [132, 68], [1024, 64]])('transpose [%i, %i] equals cpu\'s tf.transpose', async (rows, cols) => {
+    const v = seededValues(rows * cols, rows + cols);
+    const b = tf.backend() as unknown as Backend;
+    const x = tf.tensor2d(v, [rows, cols]);
+    const out = b.makeOutput([cols, rows], 'float32');
+    simdKernels(b)!.transpose(b.dataIdMap.get(x.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, rows, cols);
+    const y = tf.engine().makeTensorFromTensorInfo(out as never);
+    const got = Array.from(await y.data());
+    tf.dispose([x, y]);
+    await tf.setBackend('cpu');
+    const xc = tf.tensor2d(v, [rows, cols]);
+    const want = Array.from(await tf.transpose(xc).data());
+    xc.dispose();
+    await tf.setBackend('wasm');
+    expect(got).toEqual(want);
+  });
+
+  it('transposes in place on the heap without touching neighbouring memory', async () => {
+    const b = tf.backend() as unknown as Backend;
+    const x = tf.tensor2d(seededValues(8 * 8, 3), [8, 8]);
+    const guard = tf.fill([64], 7);
+    const out = b.makeOutput([8, 8], 'float32');
+    const guard2 = tf.fill([64], 9);
+    simdKernels(b)!.transpose(b.dataIdMap.get(x.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, 8, 8);
+    expect(Array.from(await guard.data()).every((g) => g === 7)).toBe(true);
+    expect(Array.from(await guard2.data()).every((g) => g === 9)).toBe(true);
+    const y = tf.engine().makeTensorFromTensorInfo(out as never);
+    tf.dispose([x, y, guard, guard2]);
+  });
+});
