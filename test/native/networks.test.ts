@@ -34,7 +34,9 @@ async function forwardOn(backend: string, name: keyof typeof networks): Promise<
   const def = networks[name] as unknown as (typeof networks)['unet'];
   const cfg = def.paperConfig;
   const specs = def.specs(cfg);
-  const p = new Params(specs, fromTorchMap(formulaWeights(specs, amplitude[name]!), 'formula'));
+  const w = formulaWeights(specs, amplitude[name]!);
+  await new Promise<void>((resolve) => setImmediate(resolve)); // let vitest's RPC answers in (test/helpers/setup.ts)
+  const p = new Params(specs, fromTorchMap(w, 'formula'));
   const c = def.inputChannels(cfg);
   const x = tf.tidy(() => tf.transpose(tf.tensor4d(formulaInput(c * 256 * 256), [1, c, 256, 256]), [0, 2, 3, 1]) as tf.Tensor4D);
   const y = def.forward(p, cfg, x);
