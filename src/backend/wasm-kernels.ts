@@ -216,7 +216,12 @@ function xnnConv2D(b: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs
  * [1,32,32,256] x [4,4,256,512], XNNPACK's own conv is as fast as the GEMM and
  * reuses its packed filter across the discriminator's three forwards in a step.)
  */
-export const GEMM_CONV_MAX_RATIO = 0.25;
+export let GEMM_CONV_MAX_RATIO = 0.25;
+
+/** Changes GEMM_CONV_MAX_RATIO (measurements: bench/conv-route.ts). */
+export function setGemmConvMaxRatio(r: number): void {
+  GEMM_CONV_MAX_RATIO = r;
+}
 
 /**
  * Transposed filters of the GEMM route, by filter dataId: a filter used again
@@ -359,31 +364,68 @@ function backpropInputGemm(b: WasmBackendLike, dy: TensorInfo, filter: TensorInf
   const z = call('BatchMatMul', b, { a: { ...filter, shape: [kh * kw * ci, co] }, b: { ...dyT, shape: [co, P] } },
     { transposeA: false, transposeB: false } as unknown as NamedAttrMap); // [(i, j, ci), P]
   free(b, dyT);
+  // Z^T [P, (i, j, ci)]: each (position, tap) is then one contiguous run of ci values
+  // added into dX (a strided gather from Z was 2-3x slower).
+  const K = kh * kw * ci;
+  const zt = transpose2d(b, z, K, P);
+  free(b, z);
   const out = b.makeOutput([n, h, w, ci], 'float32');
-  const zv = b.typedArrayFromHeap(z);
   const ov = b.typedArrayFromHeap(out);
   ov.fill(0);
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const zTap = (i * kw + j) * ci * P;
-      for (let nn = 0; nn < n; nn++) {
-        for (let oy = 0; oy < ho; oy++) {
+  const heap = new Float32Array(ov.buffer);
+  const simd = ci % 4 === 0 ? simdKernels(b) : null;
+  if (simd !== null) col2imRowsSimd(simd, ov.byteOffset, b.typedArrayFromHeap(zt).byteOffset, n, h, w, ci, ho, wo, kh, kw, sh, sw, top, left);
+  else col2imRows(heap, ov.byteOffset >>> 2, b.typedArrayFromHeap(zt).byteOffset >>> 2, n, h, w, ci, ho, wo, kh, kw, sh, sw, top, left);
+  free(b, zt);
+  return out;
+}
+
+/** col2imRows with each run added by the SIMD module (byte addresses; ci a multiple of 4). */
+function col2imRowsSimd(simd: NonNullable<ReturnType<typeof simdKernels>>, oAddr: number, zAddr: number, n: number, h: number, w: number, ci: number,
+  ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void {
+  const K = kh * kw * ci;
+  let src = zAddr;
+  for (let nn = 0; nn < n; nn++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++, src += 4 * K) {
+        for (let i = 0; i < kh; i++) {
           const y = oy * sh + i - top;
           if (y < 0 || y >= h) continue;
-          for (let ox = 0; ox < wo; ox++) {
+          for (let j = 0; j < kw; j++) {
             const x = ox * sw + j - left;
             if (x < 0 || x >= w) continue;
-            const o = ((nn * h + y) * w + x) * ci;
-            let zi = zTap + (nn * ho + oy) * wo + ox;
-            for (let c = 0; c < ci; c++, zi += P) ov[o + c]! += zv[zi]!;
+            simd.addRow(oAddr + 4 * ((nn * h + y) * w + x) * ci, src + 4 * (i * kw + j) * ci, ci);
           }
         }
       }
     }
   }
-  free(b, z);
-  return out;
 }
+
+/** dX[nn, y, x, :] += Zt[(nn, oy, ox), (i, j), :] over taps landing inside dX (a small, integer-only loop V8 optimises once). */
+function col2imRows(heap: Float32Array, oOff: number, zOff: number, n: number, h: number, w: number, ci: number, ho: number, wo: number,
+  kh: number, kw: number, sh: number, sw: number, top: number, left: number): void {
+  const K = kh * kw * ci;
+  let src = zOff;
+  for (let nn = 0; nn < n; nn++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++, src += K) {
+        for (let i = 0; i < kh; i++) {
+          const y = oy * sh + i - top;
+          if (y < 0 || y >= h) continue;
+          for (let j = 0; j < kw; j++) {
+            const x = ox * sw + j - left;
+            if (x < 0 || x >= w) continue;
+            const o = oOff + ((nn * h + y) * w + x) * ci;
+            const z = src + (i * kw + j) * ci;
+            for (let c = 0; c < ci; c++) heap[o + c]! += heap[z + c]!;
+          }
+        }
+      }
+    }
+  }
+}
+
 
 /**
  * The GEMM path is used while dy has at most this many positions per dy

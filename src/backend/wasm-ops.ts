@@ -17,6 +17,10 @@
  *   (4-12 ns per element for InstanceNorm's [1,2] over NHWC): over H and W of an NHWC
  *   tensor they are XNNPACK's average pooling over the whole window here (~1 ns).
  *
+ * - `LeakyRelu` is a scalar loop (about 6 ns per element): here the SIMD module's
+ *   (./wasm-simd.ts), with the same results. Short rows of Slice and Concat (a few
+ *   channels per position) are copied by the SIMD module's row copy.
+ *
  * Every other case goes to wasm's own kernel, kept (with its setup function) when the
  * replacement is registered. Each kernel is compared with tfjs-backend-cpu in
  * test/backend/wasm-ops.test.ts.
@@ -33,6 +37,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { simdKernels } from './wasm-simd.js';
 
 /** The slice of BackendWasm these kernels use. */
 interface WasmBackendLike {
@@ -114,6 +119,14 @@ function sliceInto(b: WasmBackendLike, x: TensorInfo, begin: number[], size: num
   const oOff = heapOf(b, out).off;
   let base = xOff;
   for (let a = 0; a <= k; a++) base += begin[a]! * (a < rank - 1 ? strides[a]! : 1);
+  // Short rows at a uniform stride (every axis before k whole, e.g. channels 3..5 of
+  // [1,256,256,6]): one call of the SIMD module's row copy.
+  const simd = rowLen < SHORT_ROW && heap.BYTES_PER_ELEMENT === 4 && k > 0 && begin.slice(0, k).every((v) => v === 0)
+    && size.slice(0, k).every((v, a) => v === shape[a]) ? simdKernels(b) : null;
+  if (simd !== null) {
+    simd.copyRows(4 * oOff, 4 * base, util.sizeFromShape(size.slice(0, k)), rowLen, rowLen, strides[k - 1]!);
+    return out;
+  }
   // Odometer over axes 0..k-1 (those with more than one position in the slice).
   const idx = new Array<number>(k).fill(0);
   const rows = util.sizeFromShape(size.slice(0, k));
@@ -176,7 +189,10 @@ export const concat: KernelFunc = (args) => {
     const len = inner[i]!;
     let src = offs[i]!;
     let dst = oOff + inner.slice(0, i).reduce((a, c) => a + c, 0);
-    if (len < SHORT_ROW) {
+    const simd = len < SHORT_ROW && heap.BYTES_PER_ELEMENT === 4 ? simdKernels(b) : null;
+    if (simd !== null) {
+      simd.copyRows(4 * dst, 4 * src, outer, len, total, len);
+    } else if (len < SHORT_ROW) {
       for (let o = 0; o < outer; o++, src += len, dst += total) {
         for (let j = 0; j < len; j++) heap[dst + j] = heap[src + j]!;
       }
@@ -235,6 +251,27 @@ export const mean: KernelFunc = (args) => {
   return reduceSpatial(args.backend as unknown as WasmBackendLike, x, axis, keepDims, true) ?? original('Mean', args);
 };
 
+/** LeakyRelu in the SIMD module (wasm's own is a scalar loop, about 6 ns per element); same results. */
+export const leakyRelu: KernelFunc = (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { alpha } = args.attrs as unknown as { alpha: number };
+  const b = args.backend as unknown as WasmBackendLike;
+  const simd = x.dtype === 'float32' ? simdKernels(b) : null;
+  if (simd === null) return original('LeakyRelu', args);
+  const out = b.makeOutput(x.shape, 'float32');
+  const xv = b.typedArrayFromHeap(x) as Float32Array;
+  const ov = b.typedArrayFromHeap(out) as Float32Array;
+  const n = xv.length;
+  const n4 = n - (n % 4);
+  simd.leakyRelu(xv.byteOffset, ov.byteOffset, n4, alpha);
+  const a = Math.fround(alpha);
+  for (let i = n4; i < n; i++) {
+    const v = xv[i]!;
+    ov[i] = v < 0 ? v * a : v;
+  }
+  return out;
+};
+
 export const wasmOpKernels: { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: 'Identity', kernelFunc: identity },
   { kernelName: 'Cast', kernelFunc: cast },
@@ -243,6 +280,7 @@ export const wasmOpKernels: { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: 'Concat', kernelFunc: concat },
   { kernelName: 'Sum', kernelFunc: sum },
   { kernelName: 'Mean', kernelFunc: mean },
+  { kernelName: 'LeakyRelu', kernelFunc: leakyRelu },
 ];
 
 let registered = false;

@@ -1,11 +1,17 @@
 /**
- * Two loops tfjs-backend-wasm 4.22 lacks, as a tiny WebAssembly SIMD module that
+ * Loops tfjs-backend-wasm 4.22 lacks, as a tiny WebAssembly SIMD module that
  * imports the backend's own memory, so it works on tensors in place (no copies):
  *
  * - transpose(src, dst, rows, cols): dst[c][r] = src[r][c] for float32, in 4x4 blocks
  *   (four v128 loads, eight shuffles, four stores). wasm's own Transpose and a
  *   blocked JS loop both take about 10 ns per element on a 4M-element filter; the
  *   Conv2D GEMM route (./wasm-kernels.ts) transposes every large filter it meets.
+ * - addRow(dst, src, n): dst += src over n floats (the col2im of ./wasm-kernels.ts's
+ *   GEMM input gradient: one call per position and tap).
+ * - leakyRelu(src, dst, n, alpha): x < 0 ? x * alpha : x, as wasm's own LeakyRelu
+ *   computes it (6 ns per element there, a scalar loop).
+ * - copyRows(dst, src, rows, len, dstStride, srcStride): short rows of 32-bit words
+ *   (Concat and Slice with a few channels per row: JS costs 5-10 ns per element there).
  * - adam(p, g, m, v, pOut, mOut, vOut, n, ...): PyTorch's Adam/AdamW update,
  *   f32x4 lane by lane in exactly the order of src/train/adam.ts's tf ops (IEEE
  *   add, sub, mul, div and sqrt are exact per lane, so the results are
@@ -75,6 +81,10 @@ const V128_STORE = (offset = 0) => op.simd(0x0b, 0, ...uleb(offset));
 const SHUFFLE = (lanes: number[]) => op.simd(0x0d, ...lanes.flatMap((l) => [l * 4, l * 4 + 1, l * 4 + 2, l * 4 + 3]));
 const F32X4_SPLAT = op.simd(0x13);
 const F32X4 = { sqrt: op.simd(0xe3), add: op.simd(0xe4), sub: op.simd(0xe5), mul: op.simd(0xe6), div: op.simd(0xe7) };
+const F32X4_LT = op.simd(0x43);
+const V128_BITSELECT = op.simd(0x52);
+const I32_LOAD = [0x28, 0x00, 0x00]; // align 1, offset 0
+const I32_STORE = [0x36, 0x00, 0x00];
 
 function func(params: number[], results: number[]): number[] {
   return [0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))];
@@ -203,18 +213,93 @@ function adamCode(): number[] {
   return body([[2, I32], [15, 0x7b]], code);
 }
 
+// ---- addRow ---------------------------------------------------------------------
+// params: dst, src (byte addresses), n (floats, multiple of 4); dst[i] += src[i]
+// locals: end(3)
+function addRowCode(): number[] {
+  const [DST, SRC, N, END] = [0, 1, 2, 3];
+  return body([[1, I32]], [
+    ...op.get(N), ...op.i32(2), ...op.shl, ...op.get(DST), ...op.add, ...op.set(END),
+    ...op.block, ...op.loop,
+    ...op.get(DST), ...op.get(END), ...op.geU, ...op.brIf(1),
+    ...op.get(DST),
+    ...op.get(DST), ...V128_LOAD(), ...op.get(SRC), ...V128_LOAD(), ...F32X4.add,
+    ...V128_STORE(),
+    ...op.get(DST), ...op.i32(16), ...op.add, ...op.set(DST),
+    ...op.get(SRC), ...op.i32(16), ...op.add, ...op.set(SRC),
+    ...op.br(0),
+    ...op.end, ...op.end,
+  ]);
+}
+
+// ---- leakyRelu --------------------------------------------------------------------
+// params: src, dst (byte addresses), n (floats, multiple of 4), alpha (f32)
+// dst = x < 0 ? x * alpha : x (wasm's own LeakyRelu, lane by lane)
+// locals: end(4), a(5: v128 splat), x(6)
+function leakyReluCode(): number[] {
+  const [SRC, DST, N, ALPHA, END, A, X] = [0, 1, 2, 3, 4, 5, 6];
+  return body([[1, I32], [2, 0x7b]], [
+    ...op.get(ALPHA), ...F32X4_SPLAT, ...op.set(A),
+    ...op.get(N), ...op.i32(2), ...op.shl, ...op.get(SRC), ...op.add, ...op.set(END),
+    ...op.block, ...op.loop,
+    ...op.get(SRC), ...op.get(END), ...op.geU, ...op.brIf(1),
+    ...op.get(SRC), ...V128_LOAD(), ...op.set(X),
+    ...op.get(DST),
+    ...op.get(X), ...op.get(A), ...F32X4.mul, // x * alpha where x < 0
+    ...op.get(X), // x elsewhere
+    ...op.get(X), ...op.simd(0x0c, ...new Array<number>(16).fill(0)), ...F32X4_LT, // mask x < 0
+    ...V128_BITSELECT,
+    ...V128_STORE(),
+    ...op.get(SRC), ...op.i32(16), ...op.add, ...op.set(SRC),
+    ...op.get(DST), ...op.i32(16), ...op.add, ...op.set(DST),
+    ...op.br(0),
+    ...op.end, ...op.end,
+  ]);
+}
+
+// ---- copyRows ---------------------------------------------------------------------
+// params: dst, src (byte addresses), rows, len (floats per row), dstStride, srcStride (floats)
+// dst row r (len floats at dst + r*dstStride*4) = src row r; 32-bit words, so any 4-byte dtype
+// locals: k(6), d(7), s(8)
+function copyRowsCode(): number[] {
+  const [DST, SRC, ROWS, LEN, DSTR, SSTR, K, D, S] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  return body([[3, I32]], [
+    ...op.block, ...op.loop, // rows
+    ...op.get(ROWS), ...op.i32(1), ...op.ltU, ...op.brIf(1),
+    ...op.get(DST), ...op.set(D), ...op.get(SRC), ...op.set(S),
+    ...op.i32(0), ...op.set(K),
+    ...op.block, ...op.loop, // words of the row
+    ...op.get(K), ...op.get(LEN), ...op.geU, ...op.brIf(1),
+    ...op.get(D), ...op.get(S), ...I32_LOAD, ...I32_STORE,
+    ...op.get(D), ...op.i32(4), ...op.add, ...op.set(D),
+    ...op.get(S), ...op.i32(4), ...op.add, ...op.set(S),
+    ...op.get(K), ...op.i32(1), ...op.add, ...op.set(K),
+    ...op.br(0),
+    ...op.end, ...op.end,
+    ...op.get(DST), ...op.get(DSTR), ...op.i32(2), ...op.shl, ...op.add, ...op.set(DST),
+    ...op.get(SRC), ...op.get(SSTR), ...op.i32(2), ...op.shl, ...op.add, ...op.set(SRC),
+    ...op.get(ROWS), ...op.i32(1), ...op.sub, ...op.set(ROWS),
+    ...op.br(0),
+    ...op.end, ...op.end,
+  ]);
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const types = [
     func([I32, I32, I32, I32], []),
     func([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32], []),
+    func([I32, I32, I32], []),
+    func([I32, I32, I32, F32], []),
+    func([I32, I32, I32, I32, I32, I32], []),
   ];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(types)),
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]])), // memory, min 0 pages, no max
-    ...section(3, vec([uleb(0), uleb(1)])),
-    ...section(7, vec([[...str('transpose'), 0x00, 0x00], [...str('adam'), 0x00, 0x01]])),
-    ...section(10, vec([transposeCode(), adamCode()])),
+    ...section(3, vec([uleb(0), uleb(1), uleb(2), uleb(3), uleb(4)])),
+    ...section(7, vec([[...str('transpose'), 0x00, 0x00], [...str('adam'), 0x00, 0x01], [...str('addRow'), 0x00, 0x02],
+      [...str('leakyRelu'), 0x00, 0x03], [...str('copyRows'), 0x00, 0x04]])),
+    ...section(10, vec([transposeCode(), adamCode(), addRowCode(), leakyReluCode(), copyRowsCode()])),
   ];
   return Uint8Array.from(bytes);
 }
@@ -228,6 +313,12 @@ export interface SimdKernels {
   adam(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number,
     useDecay: number, lerpLow: number, decay: number, w: number, omw: number, b2: number, omb2: number,
     bc2: number, eps: number, step: number): void;
+  /** dst[i] += src[i] for n (multiple of 4) floats (byte addresses). */
+  addRow(dst: number, src: number, n: number): void;
+  /** dst[i] = src[i] < 0 ? src[i] * alpha : src[i] for n (multiple of 4) floats. */
+  leakyRelu(src: number, dst: number, n: number, alpha: number): void;
+  /** rows rows of len 32-bit words, row r from src + 4*r*srcStride to dst + 4*r*dstStride. */
+  copyRows(dst: number, src: number, rows: number, len: number, dstStride: number, srcStride: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();

@@ -1,13 +1,13 @@
 /**
  * The wasm replacements of src/backend/wasm-ops.ts (Identity, Cast, Slice, SplitV,
- * Concat, Sum, Mean) against tfjs-backend-cpu, the reference: the same op on
+ * Concat, Sum, Mean, LeakyRelu) against tfjs-backend-cpu, the reference: the same op on
  * both backends, over shapes, axes and dtypes, including the fallbacks to wasm's own
  * kernels, plus gradients through the ops the pix2pix step uses.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel } from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { cast, concat, identity, mean, originalWasmKernel, registerWasmOpKernels, slice, splitV, sum } from '../../src/backend/wasm-ops.js';
+import { cast, concat, identity, leakyRelu, mean, originalWasmKernel, registerWasmOpKernels, slice, splitV, sum } from '../../src/backend/wasm-ops.js';
 import { instanceNorm } from '../../src/models/ops.js';
 import { maxRelDiff, seededValues } from '../helpers/tensors.js';
 
@@ -57,7 +57,7 @@ describe('wasm op replacements', () => {
   it('are registered for wasm, with wasm\'s own kernels kept', () => {
     expect(tf.getBackend()).toBe('wasm');
     registerWasmOpKernels();
-    const ours = { Identity: identity, Cast: cast, Slice: slice, SplitV: splitV, Concat: concat, Sum: sum, Mean: mean };
+    const ours = { Identity: identity, Cast: cast, Slice: slice, SplitV: splitV, Concat: concat, Sum: sum, Mean: mean, LeakyRelu: leakyRelu };
     for (const [name, fn] of Object.entries(ours)) {
       expect(getKernel(name, 'wasm')?.kernelFunc).toBe(fn);
       const own = originalWasmKernel(name);
@@ -165,6 +165,32 @@ describe('wasm op replacements', () => {
       return [tf.mean(x, [1, 2]), tf.sum(x, [1, 2], true), tf.sum(x, [0, 1, 2])];
     });
     expectSame(r, 1e-5); // measured 3.7e-6 (wasm's own kernels: 1.8e-6)
+  });
+
+  it.each([[[2, 9, 7, 5]], [[1, 64, 64, 128]], [[3]], [[4]], [[7]]])('LeakyRelu %j equals wasm\'s own kernel bit for bit, and cpu to 1e-6', async (shape) => {
+    const values = () => {
+      const v = seededValues(size(shape), 91);
+      if (v.length > 3) { v[0] = NaN; v[1] = -0; v[2] = 0; v[3] = -1e-40; }
+      return tf.tensor(v, shape);
+    };
+    const bits = (o: Out) => Array.from(new Uint32Array((o.values as Float32Array).buffer, o.values.byteOffset, o.values.length));
+    for (const alpha of [0.2, 0.01]) {
+      const r = await both(() => tf.leakyRelu(values(), alpha));
+      const own = originalWasmKernel('LeakyRelu')!;
+      const x = values();
+      const o = own({ inputs: { x }, backend: tf.backend() as never, attrs: { alpha } as never }) as tf.TensorInfo;
+      const ownT = tf.engine().makeTensorFromTensorInfo(o);
+      const ownOut: Out = { shape: ownT.shape, dtype: ownT.dtype, values: (await ownT.data()) as Float32Array };
+      tf.dispose([x, ownT]);
+      const ours = bits(r.wasm[0]!);
+      const theirs = bits(ownOut);
+      expect(ours.filter((u, i) => u !== theirs[i]).length).toBe(0);
+      // cpu multiplies by alpha in double precision (1 ulp apart on some negatives)
+      const w = r.wasm[0]!.values as Float32Array;
+      const c = r.cpu[0]!.values as Float32Array;
+      expect(Array.from(w, Number.isNaN)).toEqual(Array.from(c, Number.isNaN));
+      expect(maxRelDiff(w.map((v) => (Number.isNaN(v) ? 0 : v)), c.map((v) => (Number.isNaN(v) ? 0 : v)))).toBeLessThanOrEqual(1e-6);
+    }
   });
 
   it('gradients of InstanceNorm, LeakyRelu and concat/slice match cpu', async () => {

@@ -38,6 +38,22 @@ describe('wasm SIMD helpers', () => {
     expect(got).toEqual(want);
   });
 
+  it('addRow adds one run into another, exactly as float32 addition', async () => {
+    const b = tf.backend() as unknown as Backend;
+    const a = tf.tensor1d(seededValues(36, 5));
+    const c = tf.tensor1d(seededValues(36, 6));
+    // add c[4..28) into a[8..32); the rest of a stays as it was
+    const before = Array.from(await a.data());
+    simdKernels(b)!.addRow(b.dataIdMap.get(a.dataId).memoryOffset + 32, b.dataIdMap.get(c.dataId).memoryOffset + 16, 24);
+    const got = Array.from(await a.data());
+    const cv = Array.from(await c.data());
+    for (let i = 0; i < 36; i++) {
+      const exp = i >= 8 && i < 32 ? Math.fround(before[i]! + cv[i - 4]!) : before[i]!;
+      expect(got[i]).toBe(exp);
+    }
+    tf.dispose([a, c]);
+  });
+
   it('transposes in place on the heap without touching neighbouring memory', async () => {
     const b = tf.backend() as unknown as Backend;
     const x = tf.tensor2d(seededValues(8 * 8, 3), [8, 8]);
