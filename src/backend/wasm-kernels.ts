@@ -5,13 +5,19 @@
  * not registered"), and its `Conv2DBackpropInput` (the gradient w.r.t. a conv's
  * input, and the forward pass of every transposed conv) is a naive loop about
  * 12x slower than XNNPACK's Conv2D. Both gradients are re-expressed here as
- * ordinary XNNPACK convolutions (see ../shared/docs/ENVIRONMENT.md):
+ * XNNPACK GEMMs and convolutions (see ../shared/docs/ENVIRONMENT.md):
  *
- * - dW: a stride-1 conv of the input, transposed to [Cin, H, W, N], with dy,
- *   transposed to a [Ho, Wo, N, Cout] filter, dilated by the forward stride.
- * - dX: a stride-s transposed conv splits into s*s "sub-pixel" phases; each
+ * - dW: one GEMM, im2col(x)^T [kh*kw*Cin, P] @ dy [P, Cout] (conv2DBackpropFilter).
+ * - dX: a GEMM with the filter in its own layout and a col2im for small activations;
+ *   otherwise a stride-s transposed conv splits into s*s "sub-pixel" phases; each
  *   output phase (t mod s) is a stride-1 conv of dy with a flipped sub-filter
  *   made of the taps k = r, r+s, r+2s, ... The phases are then interleaved.
+ * - Conv2D (forward) for filters large against the output: W^T @ im2col(x) in
+ *   XNNPACK's GEMM (conv2D), since XNNPACK re-packs every new filter at ~20 ns
+ *   per element; wasm's own Conv2D otherwise.
+ *
+ * registerWasmGradientKernels also registers ./wasm-ops.ts (Identity, Slice,
+ * Concat, reductions, LeakyRelu) and ./wasm-adam.ts (the Adam step).
  *
  * Autograd stays correct because tfjs-core defines the gradients per op; only
  * the kernels computing them change. Tests compare both kernels against
