@@ -199,9 +199,34 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const a = attrs as unknown as Conv2DBackpropFilterAttrs;
   const info = convInfoFor(x.shape, a.filterShape, a);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
+  const [n, h, w] = x.shape as [number, number, number, number];
   const [, ho, wo] = dy.shape as [number, number, number, number];
-  const P = x.shape[0]! * ho * wo;
-  const A = im2colT(b, x, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, ho, wo);
+  const P = n * ho * wo;
+  const { top, left } = info.padInfo;
+  if (sh === 1 && sw === 1 && co * h * w < ci * ho * wo) {
+    // Stride 1 with fewer output than input channels (the generator's folded last layer,
+    // 128 -> 12; the discriminator's last, 512 -> 1): im2col over dy instead of x, a
+    // fraction of the copying. B [(i', j', co), n*H*W] holds dy shifted by the flipped
+    // taps (i = kh-1-i'), G = B @ x [n*H*W, ci], dW[i, j, c, o] = G[(kh-1-i, kw-1-j, o), c].
+    const B = im2colT(b, dy, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left, h, w);
+    const G = call('BatchMatMul', b, { a: B, b: { ...x, shape: [n * h * w, ci] } }, { transposeA: false, transposeB: false } as unknown as NamedAttrMap);
+    free(b, B);
+    const out = b.makeOutput([kh, kw, ci, co], 'float32');
+    const gv = b.typedArrayFromHeap(G);
+    const ov = b.typedArrayFromHeap(out);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const gTap = ((kh - 1 - i) * kw + (kw - 1 - j)) * co * ci;
+        const oTap = (i * kw + j) * ci * co;
+        for (let o = 0; o < co; o++) {
+          for (let c = 0; c < ci; c++) ov[oTap + c * co + o] = gv[gTap + o * ci + c]!;
+        }
+      }
+    }
+    free(b, G);
+    return out;
+  }
+  const A = im2colT(b, x, kh, kw, sh, sw, top, left, ho, wo);
   const out = call('BatchMatMul', b, { a: A, b: { ...dy, shape: [P, co] } }, { transposeA: false, transposeB: false } as unknown as NamedAttrMap);
   free(b, A);
   out.shape = [kh, kw, ci, co];

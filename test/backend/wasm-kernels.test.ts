@@ -130,6 +130,24 @@ describe('GEMM path of the input gradient (small activations, wide filters)', ()
   });
 });
 
+describe('stride-1 dW with fewer output than input channels (im2col over dy)', () => {
+  const narrow: Case[] = [
+    { n: 1, h: 16, w: 16, ci: 32, co: 12, k: [3, 3], s: [1, 1], pad: 'same' }, // the folded last layer
+    { n: 1, h: 19, w: 19, ci: 64, co: 1, k: [4, 4], s: [1, 1], pad: 'valid' }, // D's last conv after its (2,1) pad
+    { n: 2, h: 8, w: 9, ci: 16, co: 3, k: [3, 3], s: [1, 1], pad: 'same' },
+    { n: 2, h: 7, w: 6, ci: 8, co: 2, k: [4, 4], s: [1, 1], pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
+    { n: 1, h: 5, w: 8, ci: 9, co: 4, k: [2, 5], s: [1, 1], pad: 'valid' },
+    { n: 3, h: 4, w: 4, ci: 6, co: 5, k: [1, 1], s: [1, 1], pad: 'same' },
+    { n: 1, h: 3, w: 3, ci: 12, co: 2, k: [4, 4], s: [1, 1], pad: 'same' }, // filter larger than the input
+  ];
+  it.each(narrow.map((c, i) => [i, c] as const))('case %i matches cpu', async (i, c) => {
+    const wasm = await grads(c, 900 + i);
+    const cpu = await onBackend('cpu', () => grads(c, 900 + i));
+    expect(maxRelDiff(wasm.dw, cpu.dw)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelDiff(wasm.dx, cpu.dx)).toBeLessThanOrEqual(1e-5);
+  });
+});
+
 describe('GEMM route of the forward Conv2D (large filters, small outputs)', () => {
   it('replaces wasm\'s own Conv2D, which stays available', () => {
     expect(getKernel('Conv2D', 'wasm')?.kernelFunc).toBe(conv2D);
