@@ -27,10 +27,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { InputError, ModelLoadError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
+import { humanModelPath } from '../pipeline/human.js';
 import { fileHandler } from '../io/models.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -42,7 +41,6 @@ export function sha256Files(paths: readonly string[]): string {
   return h.digest('hex');
 }
 
-const require = createRequire(import.meta.url);
 
 export interface Embedder {
   /** Printed in every table, JSON and run.json (e.g. 'proxy-faceres'). */
@@ -62,15 +60,9 @@ export const PROXY_DIM = 1024;
 /** Faces per model call. */
 const BATCH = 8;
 
-/** `<@vladmandic/human>/models/faceres.json`, found as src/pipeline/human.ts finds the package. */
+/** `<@vladmandic/human>/models/faceres.json`. */
 export function faceresModelPath(): string {
-  let dir: string;
-  try {
-    dir = dirname(dirname(require.resolve('@vladmandic/human')));
-  } catch {
-    throw new ModelLoadError("the '@vladmandic/human' package is not installed (run npm ci)");
-  }
-  return join(dir, 'models', 'faceres.json');
+  return humanModelPath('faceres.json');
 }
 
 /** Loads the proxy embedder (Human's faceres). Embeddings are raw, not L2-normalised. */

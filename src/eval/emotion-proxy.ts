@@ -31,14 +31,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { InputError, ModelLoadError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
+import { humanModelPath } from '../pipeline/human.js';
 import { sha256Files } from './embed.js';
 import { fileHandler } from '../io/models.js';
 
-const require = createRequire(import.meta.url);
 
 export interface EmotionModel {
   /** Printed in every table, JSON and run.json. */
@@ -69,15 +67,9 @@ export const HUMAN_MIN_CONFIDENCE = 0.1;
 /** Faces per model call. */
 const BATCH = 32;
 
-/** `<@vladmandic/human>/models/emotion.json`, found as src/eval/embed.ts finds faceres. */
+/** `<@vladmandic/human>/models/emotion.json`. */
 export function emotionModelPath(): string {
-  let dir: string;
-  try {
-    dir = dirname(dirname(require.resolve('@vladmandic/human')));
-  } catch {
-    throw new ModelLoadError("the '@vladmandic/human' package is not installed (run npm ci)");
-  }
-  return join(dir, 'models', 'emotion.json');
+  return humanModelPath('emotion.json');
 }
 
 /**

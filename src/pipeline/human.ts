@@ -41,12 +41,18 @@ interface HumanLike {
 
 let instance: Promise<HumanLike> | null = null;
 
-function humanDir(): string {
+/** The installed `@vladmandic/human` package's folder. */
+export function humanDir(): string {
   try {
     return dirname(dirname(require.resolve('@vladmandic/human')));
   } catch {
     throw new ModelLoadError("the '@vladmandic/human' package is not installed (run npm ci)");
   }
+}
+
+/** A model file shipped in `@vladmandic/human/models/` (e.g. 'faceres.json'). */
+export function humanModelPath(file: string): string {
+  return join(humanDir(), 'models', file);
 }
 
 /** The shared Human instance (models loaded once per process). */
