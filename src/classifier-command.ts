@@ -16,17 +16,9 @@ import { decodeImage, type RgbImage } from './io/images.js';
 import { existsSync } from 'node:fs';
 import { openClassifierData } from './train/classifier-data.js';
 import { readClassifierRun, trainClassifier } from './train/classifier.js';
+import { interruptSignal } from './util/interrupt.js';
 import { Progress } from './util/progress.js';
 
-function interrupt(): AbortSignal {
-  const ctl = new AbortController();
-  process.on('SIGINT', () => {
-    if (ctl.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after this batch (Ctrl-C again to quit now); --resume continues from the last finished epoch\n');
-    ctl.abort();
-  });
-  return ctl.signal;
-}
 
 export function classifierCommand(y: Argv) {
   return y
@@ -52,7 +44,7 @@ export function classifierCommand(y: Argv) {
       process.stderr.write(`${backendLine(b)}\n`);
       const r = await trainClassifier({
         config, dataDir: a.data, imagesDir: a.images, classes: a.classes ? a.classes.split(',').map((s) => s.trim()) : undefined,
-        outDir: a.out, pretrained: a.pretrained, resume: a.resume, backend: b.name, signal: interrupt(),
+        outDir: a.out, pretrained: a.pretrained, resume: a.resume, backend: b.name, signal: interruptSignal('stopping after this batch; --resume continues from the last finished epoch'),
       });
       const text = `${r.status} after ${r.epochs.length} epochs; best val loss ${r.bestValLoss.toFixed(4)} at epoch ${r.bestEpoch}\nbest: ${join(a.out, 'best')}\nlog: ${join(a.out, 'epochs.arrow')}`;
       process.stdout.write(a.json ? `${JSON.stringify(r, null, 2)}\n` : `${text}\n`);

@@ -31,6 +31,7 @@ import { reportCommand, reportHandler } from './report/command.js';
 import { classifierCommand } from './classifier-command.js';
 import { runSetupNative } from './setup.js';
 import { train } from './train/loop.js';
+import { interruptSignal } from './util/interrupt.js';
 import { gitCommit, toolkitVersion } from './util/provenance.js';
 
 const backendOpt = {
@@ -47,16 +48,7 @@ function print(json: boolean, data: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);
 }
 
-/** Ctrl-C once: finish the step, checkpoint, exit; twice: quit now. */
-function interruptSignal(): AbortSignal {
-  const ctl = new AbortController();
-  process.on('SIGINT', () => {
-    if (ctl.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after this step and writing a checkpoint (Ctrl-C again to quit now)\n');
-    ctl.abort();
-  });
-  return ctl.signal;
-}
+const STOP_AFTER_STEP = 'stopping after this step and writing a checkpoint';
 
 function modelCommands(y: Argv) {
   return y
@@ -114,7 +106,7 @@ export function buildCli(argv: string[]) {
     async (a) => {
       const config = loadTrainConfig(a.config, a.set);
       const b = await backend(a.backend);
-      const r = await train({ config, dataDir: a.data, outDir: a.out, resume: a.resume, backend: b.name, signal: interruptSignal() });
+      const r = await train({ config, dataDir: a.data, outDir: a.out, resume: a.resume, backend: b.name, signal: interruptSignal(STOP_AFTER_STEP) });
       print(a.json, r, () => `${r.status} at step ${r.step}\ncheckpoint: ${r.lastCheckpoint}\nsamples: ${r.samples.at(-1) ?? 'none'}\nlog: ${a.out}/steps.arrow`);
       if (r.status === 'interrupted') process.exitCode = 130;
     })
@@ -250,7 +242,7 @@ export function buildCli(argv: string[]) {
     async (a) => {
       const b = await backend(a.backend);
       const { runDemo } = await import('./demo.js');
-      const r = await runDemo({ outDir: a.out, backend: b.name, imagesDir: a.images, weights: a.weights, configFile: a.config, sets: a.set, variants: a.variants, signal: interruptSignal() });
+      const r = await runDemo({ outDir: a.out, backend: b.name, imagesDir: a.images, weights: a.weights, configFile: a.config, sets: a.set, variants: a.variants, signal: interruptSignal(STOP_AFTER_STEP) });
       print(a.json, r, () => [`demo done: ${r.images} images, ${r.faces} faces, generator ${r.generator}`, `report: ${r.report}`, ...r.summary.slice(0, 5).map((l) => `  ${l}`)].join('\n'));
     })
     .command('setup <what>', 'optional installs: `ganon setup native` builds the native TensorFlow backend (docs/native.md)', (a) => a
