@@ -19,10 +19,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { ClassifierConfig } from '../config/classifier.js';
 import { ConfigError, DatasetError, ModelLoadError } from '../errors.js';
-import { writeFileAtomicSync } from '../io/fs.js';
+import { readNumericLog, writeNumericLog } from '../io/numeric-log.js';
 import { decodeImage, type RgbImage } from '../io/images.js';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../io/safetensors.js';
 import { readWeights } from '../io/weights.js';
@@ -364,21 +363,11 @@ export function writeDirAtomic(dir: string, files: Record<string, string | Uint8
 const EPOCH_COLS = ['epoch', 'train_loss', 'val_loss', 'val_accuracy', 'lr', 'seconds'] as const;
 
 export function writeEpochLog(path: string, rows: readonly EpochRow[]): void {
-  const cols: Record<string, Float64Array | Int32Array> = {};
-  for (const c of EPOCH_COLS) cols[c] = c === 'epoch' ? Int32Array.from(rows.map((r) => r[c])) : Float64Array.from(rows.map((r) => r[c]));
-  writeFileAtomicSync(path, tableToIPC(tableFromArrays(cols), 'file'));
+  writeNumericLog(path, rows, EPOCH_COLS, ['epoch']);
 }
 
 export function readEpochLog(path: string): EpochRow[] {
-  if (!existsSync(path)) return [];
-  const t = tableFromIPC(readFileSync(path));
-  const rows: EpochRow[] = [];
-  for (let i = 0; i < t.numRows; i++) {
-    const r: Record<string, number> = {};
-    for (const c of EPOCH_COLS) r[c] = Number(t.getChild(c)?.get(i) ?? NaN);
-    rows.push(r as unknown as EpochRow);
-  }
-  return rows;
+  return readNumericLog(path, EPOCH_COLS) as unknown as EpochRow[];
 }
 
 /** Weights of a run's best (default) or last checkpoint, with its state. */

@@ -1,7 +1,5 @@
 /** Per-step losses and throughput as an Arrow IPC file (`RUN/steps.arrow`), rewritten atomically. */
-import { existsSync, readFileSync } from 'node:fs';
-import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
-import { writeFileAtomicSync } from '../io/fs.js';
+import { readNumericLog, writeNumericLog } from '../io/numeric-log.js';
 import type { Losses } from './step.js';
 
 export interface StepRow extends Losses {
@@ -15,22 +13,10 @@ export interface StepRow extends Losses {
 const COLS = ['step', 'epoch', 'G', 'G_adv', 'G_L1', 'D', 'imgPerSec', 'time'] as const;
 
 export function writeStepLog(path: string, rows: readonly StepRow[]): void {
-  const cols: Record<string, Float64Array | Int32Array> = {};
-  for (const c of COLS) {
-    cols[c] = c === 'step' || c === 'epoch' ? Int32Array.from(rows.map((r) => r[c])) : Float64Array.from(rows.map((r) => r[c]));
-  }
-  writeFileAtomicSync(path, tableToIPC(tableFromArrays(cols), 'file'));
+  writeNumericLog(path, rows, COLS, ['step', 'epoch']);
 }
 
 /** Rows of an existing log (empty when there is none). */
 export function readStepLog(path: string): StepRow[] {
-  if (!existsSync(path)) return [];
-  const t = tableFromIPC(readFileSync(path));
-  const rows: StepRow[] = [];
-  for (let i = 0; i < t.numRows; i++) {
-    const r: Record<string, number> = {};
-    for (const c of COLS) r[c] = Number(t.getChild(c)?.get(i) ?? NaN);
-    rows.push(r as unknown as StepRow);
-  }
-  return rows;
+  return readNumericLog(path, COLS) as unknown as StepRow[];
 }
