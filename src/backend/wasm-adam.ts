@@ -22,6 +22,7 @@
  */
 import { getKernel, registerKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './wasm-simd.js';
+import { callWasm, type WasmBackendLike as BaseWasmBackend } from './wasm-call.js';
 
 export const FUSED_ADAM_KERNEL = 'GanonAdamTorchUpdate';
 
@@ -40,10 +41,7 @@ export interface FusedAdamAttrs {
 }
 
 /** The slice of BackendWasm used here (dataIdMap and wasm.tfjs for views into the heap). */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-  disposeData(dataId: object, force?: boolean): boolean;
+interface WasmBackendLike extends BaseWasmBackend {
   dataIdMap: { get(id: object): { id: number; memoryOffset: number }; delete(id: object): void };
   wasm: { tfjs: { disposeData(id: number): void } };
 }
@@ -51,11 +49,7 @@ interface WasmBackendLike {
 /** Elements per chunk: 7 chunk-sized live buffers at 64 K floats is under 2 MB. */
 export const CHUNK_ELEMENTS = 65536;
 
-function call(name: string, b: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
-  const k = getKernel(name, 'wasm');
-  if (k === undefined) throw new Error(`wasm kernel ${name} is not registered`);
-  return k.kernelFunc({ inputs, backend: b as never, attrs }) as TensorInfo;
-}
+const call = callWasm;
 
 /** A tensor viewing `size` floats of t from element `start` (no copy); release with unview. */
 function view(b: WasmBackendLike, t: TensorInfo, start: number, size: number): TensorInfo {

@@ -48,19 +48,9 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { callWasm, type WasmBackendLike } from './wasm-call.js';
 
-/** The slice of BackendWasm these kernels use. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-function call(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: NamedAttrMap): TensorInfo {
-  const k = getKernel(name, 'wasm');
-  if (k === undefined) throw new Error(`wasm kernel ${name} is not registered`);
-  return k.kernelFunc({ inputs: inputs as never, backend: backend as never, attrs }) as TensorInfo;
-}
+const call = callWasm;
 
 function free(backend: WasmBackendLike, ...ts: TensorInfo[]): void {
   for (const t of ts) backend.disposeData(t.dataId);

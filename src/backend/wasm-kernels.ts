@@ -38,21 +38,11 @@ import {
 import { registerWasmAdamKernel } from './wasm-adam.js';
 import { simdKernels } from './wasm-simd.js';
 import { registerWasmOpKernels } from './wasm-ops.js';
-
-/** The slice of BackendWasm these kernels use. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
+import { callWasm, type WasmBackendLike } from './wasm-call.js';
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
-function call(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
-  const k = getKernel(name, 'wasm');
-  if (k === undefined) throw new Error(`wasm kernel ${name} is not registered`);
-  return k.kernelFunc({ inputs, backend: backend as never, attrs }) as TensorInfo;
-}
+const call = callWasm;
 
 function conv(backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo, pad: Pad4, dilations: [number, number]): TensorInfo {
   return xnnConv2D(backend, { x, filter }, {
