@@ -1,13 +1,13 @@
 /**
  * The wasm replacements of src/backend/wasm-ops.ts (Identity, Cast, Slice, SplitV,
- * Concat, Sum, Mean, LeakyRelu) against tfjs-backend-cpu, the reference: the same op on
+ * Concat, Sum, Mean, LeakyRelu, Maximum, Minimum) against tfjs-backend-cpu, the reference: the same op on
  * both backends, over shapes, axes and dtypes, including the fallbacks to wasm's own
  * kernels, plus gradients through the ops the pix2pix step uses.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel } from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { cast, concat, identity, leakyRelu, mean, originalWasmKernel, registerWasmOpKernels, slice, splitV, sum } from '../../src/backend/wasm-ops.js';
+import { cast, concat, identity, leakyRelu, maximum, mean, minimum, originalWasmKernel, registerWasmOpKernels, slice, splitV, sum } from '../../src/backend/wasm-ops.js';
 import { instanceNorm } from '../../src/models/ops.js';
 import { maxRelDiff, seededValues } from '../helpers/tensors.js';
 
@@ -57,7 +57,7 @@ describe('wasm op replacements', () => {
   it('are registered for wasm, with wasm\'s own kernels kept', () => {
     expect(tf.getBackend()).toBe('wasm');
     registerWasmOpKernels();
-    const ours = { Identity: identity, Cast: cast, Slice: slice, SplitV: splitV, Concat: concat, Sum: sum, Mean: mean, LeakyRelu: leakyRelu };
+    const ours = { Identity: identity, Cast: cast, Slice: slice, SplitV: splitV, Concat: concat, Sum: sum, Mean: mean, LeakyRelu: leakyRelu, Maximum: maximum, Minimum: minimum };
     for (const [name, fn] of Object.entries(ours)) {
       expect(getKernel(name, 'wasm')?.kernelFunc).toBe(fn);
       const own = originalWasmKernel(name);
@@ -192,6 +192,40 @@ describe('wasm op replacements', () => {
       expect(maxRelDiff(w.map((v) => (Number.isNaN(v) ? 0 : v)), c.map((v) => (Number.isNaN(v) ? 0 : v)))).toBeLessThanOrEqual(1e-6);
     }
   });
+
+  it.each([[[2, 9, 7, 5], []], [[1, 56, 56, 64], []], [[3], [1]], [[4, 5], [1, 1]], [[7], []], [[2, 3], [2, 3]], [[], [1]], [[5], [4, 5]]])(
+    'Maximum/Minimum of %j and a %j tensor equal wasm\'s own kernels bit for bit (NaN, signed zeros, infinities) and cpu',
+    async (shape, other) => {
+      const values = () => {
+        const v = seededValues(size(shape), 93).map((x) => x * 8);
+        if (v.length > 6) { v[0] = NaN; v[1] = -0; v[2] = 0; v[3] = Infinity; v[4] = -Infinity; v[5] = 6; v[6] = -1e-40; }
+        return tf.tensor(v, shape);
+      };
+      const bits = (o: Out) => Array.from(new Uint32Array((o.values as Float32Array).buffer, o.values.byteOffset, o.values.length));
+      for (const name of ['Maximum', 'Minimum'] as const) {
+        for (const s of other.length > 0 && size(other) > 1 ? [0] : [0, -0, 6, NaN, -2.5]) {
+          const b = () => (size(other) > 1 ? f32(other, 94) : tf.fill(other, s));
+          const op = name === 'Maximum' ? tf.maximum : tf.minimum;
+          const r = await both(() => op(values(), b()));
+          const x = values();
+          const bt = b();
+          const o = originalWasmKernel(name)!({ inputs: { a: x, b: bt }, backend: tf.backend() as never, attrs: {} as never }) as tf.TensorInfo;
+          const ownT = tf.engine().makeTensorFromTensorInfo(o);
+          const ownOut: Out = { shape: ownT.shape, dtype: ownT.dtype, values: (await ownT.data()) as Float32Array };
+          tf.dispose([x, bt, ownT]);
+          expect(r.wasm[0]!.shape).toEqual(ownOut.shape);
+          const ob = bits(ownOut);
+          expect(bits(r.wasm[0]!).filter((u, i) => u !== ob[i]).length).toBe(0);
+          // cpu's Math.max/min differ only where NaN or signed zeros meet; elsewhere they agree exactly
+          const w = r.wasm[0]!.values as Float32Array;
+          const c = r.cpu[0]!.values as Float32Array;
+          const xs = await (async () => { const t = values(); const d = await t.data(); t.dispose(); return d; })();
+          const plain = (i: number) => !Number.isNaN(xs[i]!) && xs[i] !== 0 && !Number.isNaN(s);
+          expect(w.filter((v, i) => plain(i) && v !== c[i]).length).toBe(0);
+        }
+      }
+    },
+  );
 
   it('gradients of InstanceNorm, LeakyRelu and concat/slice match cpu', async () => {
     const r = await both(() => {

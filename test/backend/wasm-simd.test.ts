@@ -21,6 +21,24 @@ describe('wasm SIMD helpers', () => {
     expect(simdKernels({})).toBeNull(); // not a wasm backend
   });
 
+  it.each([0, -0, 6, NaN, -2.5])('maxScalar/minScalar(x, %d) compute std::max(x, s) / std::min(x, s) lane by lane', async (sc) => {
+    const v = seededValues(64, 7).map((x) => x * 8);
+    v.set([NaN, -0, 0, Infinity, -Infinity, 6, -1e-40, 1e-40]);
+    const b = tf.backend() as unknown as Backend;
+    const x = tf.tensor1d(v);
+    const bitsOf = (f: Float32Array) => Array.from(new Uint32Array(f.buffer, f.byteOffset, f.length));
+    const s32 = Math.fround(sc);
+    for (const [name, want] of [['maxScalar', (a: number) => (a < s32 ? s32 : a)], ['minScalar', (a: number) => (s32 < a ? s32 : a)]] as const) {
+      const out = b.makeOutput([64], 'float32');
+      simdKernels(b)![name](b.dataIdMap.get(x.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, 64, sc);
+      const y = tf.engine().makeTensorFromTensorInfo(out as never);
+      const got = bitsOf((await y.data()) as Float32Array);
+      y.dispose();
+      expect(got).toEqual(bitsOf(Float32Array.from(Float32Array.from(v), want)));
+    }
+    x.dispose();
+  });
+
   it.each([[4, 4], [8, 12], [64, 4], [4, 200], [132, 68], [1024, 64]])('transpose [%i, %i] equals cpu\'s tf.transpose', async (rows, cols) => {
     const v = seededValues(rows * cols, rows + cols);
     const b = tf.backend() as unknown as Backend;
