@@ -12,6 +12,7 @@ import { extractFaces } from '../pipeline/faces.js';
 import { DEFAULT_DETECT } from '../pipeline/human.js';
 import { InputError } from '../errors.js';
 import { loadProxyEmbedder, type Embedder } from './embed.js';
+import { defaultEmbedThreads, startEmbedderPool } from './embed-pool.js';
 import { loadFacenet512Embedder } from './facenet512.js';
 import { embedderLabel } from './identity.js';
 import { NAME_MAP_HELP, parseNameMap } from './identity-names.js';
@@ -22,12 +23,10 @@ const EMBEDDERS = ['proxy', 'facenet512'] as const;
 const EMBEDDER_HELP = "proxy: Human faceres 1024-d, embedded (a substitute, labelled proxy); facenet512: DeepFace's Facenet512 (the paper's), needs --weights facenet512_weights.h5";
 
 /** The chosen embedder; facenet512 needs the user's DeepFace weights file (never downloaded). */
-async function loadEmbedder(name: string | undefined, weights: string | undefined): Promise<Embedder> {
-  if (name === 'facenet512') {
-    if (!weights) throw new InputError("--embedder facenet512 needs --weights FILE (DeepFace's facenet512_weights.h5; the toolkit never downloads it)");
-    return loadFacenet512Embedder(weights);
-  }
-  return loadProxyEmbedder();
+async function loadEmbedder(name: string | undefined, weights: string | undefined, threads = 1, backend = ''): Promise<Embedder> {
+  if (name === 'facenet512' && !weights) throw new InputError("--embedder facenet512 needs --weights FILE (DeepFace's facenet512_weights.h5; the toolkit never downloads it)");
+  if (threads > 1) return startEmbedderPool({ kind: name === 'facenet512' ? 'facenet512' : 'proxy', weights, backend }, threads);
+  return name === 'facenet512' ? loadFacenet512Embedder(weights!) : loadProxyEmbedder();
 }
 
 export function identityCommand(y: Argv) {
@@ -48,6 +47,7 @@ export function identityCommand(y: Argv) {
       .option('split', { type: 'string', describe: 'split name for the tables and run.json (e.g. val)' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory: identity.arrow, table1.md, run.json' })
       .option('backend', { type: 'string', choices: BACKEND_NAMES })
+      .option('workers', { type: 'number', describe: 'embedder threads, each with its own backend and model copy (default: one per core on wasm/cpu, 1 on tensorflow); same numbers as 1' })
       .option('json', { type: 'boolean', default: false, describe: 'print run.json-style summary as JSON' }),
     async (a) => {
       const b = await initBackend(a.backend);
@@ -58,7 +58,10 @@ export function identityCommand(y: Argv) {
       const nameMap = parseNameMap(a.nameMap);
       const identities = a.identities === undefined ? undefined : { source: a.identities, entries: readIdentities(a.identities) };
       if (methods.length === 0 && baselines.length === 0) throw new InputError('name at least one --method NAME=DIR or --baselines');
-      const embedder = await loadEmbedder(a.embedder, a.weights);
+      const threads = a.workers ?? defaultEmbedThreads(b.name);
+      if (!Number.isInteger(threads) || threads < 1) throw new InputError(`--workers must be a positive integer (got ${a.workers})`);
+      const embedder = await loadEmbedder(a.embedder, a.weights, threads, b.name);
+      if (!a.json && threads > 1) process.stderr.write(`embedder: ${threads} threads\n`);
       // DeepFace's cosine threshold for Facenet512 is 0.30 (the paper's); the proxy has none
       const threshold = a.threshold ?? (embedder.proxy ? undefined : 0.3);
       try {
