@@ -246,7 +246,8 @@ export async function anonymizeFile(path: string, rel: string, outDir: string, o
     await writeImage(target, replaced[i]!);
     rows.push(row({
       output: target, faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score, seconds,
-      message: f.landmarkSource === 'original' ? 'no mesh on the crop: landmarks mapped from the full image' : '',
+      message: f.landmarkSource === 'original' ? 'no mesh on the crop: landmarks mapped from the full image'
+        : f.landmarks === null && opts.method.kind === 'ganonymization' ? 'detected, but no mesh on the crop or the full image: the generator\'s average face (no landmarks)' : '',
     }));
   }
   return rows;

@@ -1,12 +1,15 @@
 /**
- * Stages 1-5 for one image: detect every face, align and crop each (eye line
- * level, tight box plus margin), letterbox to S x S, and find its 478
- * landmarks on the letterboxed crop (as the reference runs MediaPipe on the
- * crop). Returns one record per face; an image without a face returns none.
+ * Stages 1-5 for one image: detect every face (the detector alone: box and eye
+ * keypoints, as RetinaFace gives the reference), align and crop each (eye line
+ * level, box plus margin), letterbox to S x S, and find its 478 landmarks on
+ * the letterboxed crop (as the reference runs MediaPipe on the crop). The mesh
+ * runs once per face, on the crop; only where it finds no face there is it run
+ * on the full image and mapped back. Returns one record per face; an image
+ * without a face returns none.
  */
 import type { RgbImage } from '../io/images.js';
 import { alignCrop, applyAffine, eyeAngle, expandBox, invertAffine, type Affine } from './align.js';
-import { DEFAULT_DETECT, detectFaces, type DetectConfig } from './human.js';
+import { DEFAULT_DETECT, detectBoxes, detectFaces, type DetectConfig, type DetectedFace } from './human.js';
 import { letterbox } from './letterbox.js';
 import { embeddedLandmarker, type Landmarker } from './landmarks.js';
 import { NUM_LANDMARKS } from './render.js';
@@ -39,16 +42,11 @@ export interface FaceRecord {
   toOriginal: Affine;
 }
 
-const IRIS_RIGHT = 468;
-const IRIS_LEFT = 473;
-
 export async function extractFaces(img: RgbImage, opts: FaceOptions = DEFAULT_FACE_OPTIONS): Promise<FaceRecord[]> {
-  const faces = await detectFaces(img, opts.detect);
+  const faces = await detectBoxes(img, opts.detect);
   const out: FaceRecord[] = [];
   for (const [faceIndex, f] of faces.entries()) {
-    const eyeR: [number, number] = [f.mesh[IRIS_RIGHT * 3]!, f.mesh[IRIS_RIGHT * 3 + 1]!];
-    const eyeL: [number, number] = [f.mesh[IRIS_LEFT * 3]!, f.mesh[IRIS_LEFT * 3 + 1]!];
-    const angle = eyeAngle(eyeR, eyeL);
+    const angle = eyeAngle(f.rightEye, f.leftEye);
     const crop = alignCrop(img, expandBox(f.box, opts.margin), angle);
     const lb = await letterbox(crop.image, opts.size);
     // letterboxed pixel -> crop pixel -> original pixel
@@ -61,18 +59,39 @@ export async function extractFaces(img: RgbImage, opts: FaceOptions = DEFAULT_FA
   // stage 5 on all crops of the image at once (one round trip for mediapipe)
   const landmarker = opts.landmarker ?? embeddedLandmarker({ ...opts.detect, maxFaces: 1 });
   const found = await landmarker.landmarks(out.map((r) => r.image));
+  let full: DetectedFace[] | null = null;
   for (const [i, r] of out.entries()) {
     const p = found[i] ?? null;
     if (p !== null) {
       r.landmarks = p;
       r.landmarkSource = 'crop';
     } else if (landmarker.name === 'embedded') {
-      // the full-image mesh through the inverse transforms; mediapipe leaves no points, as the reference does
-      r.landmarks = mapMesh(faces[i]!.mesh, invertAffine(r.toOriginal), opts.size);
-      r.landmarkSource = 'original';
+      // the full-image mesh of this face through the inverse transforms; mediapipe leaves no points, as the reference does
+      full ??= await detectFaces(img, opts.detect);
+      const m = nearestFace(full, r.box);
+      if (m !== null) {
+        r.landmarks = mapMesh(m.mesh, invertAffine(r.toOriginal), opts.size);
+        r.landmarkSource = 'original';
+      }
     }
   }
   return out;
+}
+
+/** The meshed face whose box centre is nearest to `box`'s, if within half its size. */
+function nearestFace(faces: DetectedFace[], box: [number, number, number, number]): DetectedFace | null {
+  const cx = box[0] + box[2] / 2;
+  const cy = box[1] + box[3] / 2;
+  let best: DetectedFace | null = null;
+  let bestD = Math.max(box[2], box[3]) / 2;
+  for (const f of faces) {
+    const d = Math.hypot(f.box[0] + f.box[2] / 2 - cx, f.box[1] + f.box[3] / 2 - cy);
+    if (d <= bestD) {
+      best = f;
+      bestD = d;
+    }
+  }
+  return best;
 }
 
 function mapMesh(mesh: Float32Array, t: Affine, size: number): Float32Array {

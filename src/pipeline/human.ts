@@ -33,6 +33,16 @@ export interface DetectedFace {
   mesh: Float32Array;
 }
 
+/** Where the detector alone finds a face: its box and BlazeFace's two eye keypoints. */
+export interface DetectedBox {
+  /** [x, y, w, h] in image pixels (BlazeFace's box enlarged x1.4 and squared, as Human returns it). */
+  box: [number, number, number, number];
+  score: number;
+  /** The subject's right eye (image left, MediaPipe's 468 side) and left eye, image pixels. */
+  rightEye: [number, number];
+  leftEye: [number, number];
+}
+
 interface HumanFace { box: number[]; score: number; boxScore: number; mesh: number[][] }
 interface HumanLike {
   load(): Promise<void>;
@@ -104,13 +114,41 @@ export async function detectFaces(img: RgbImage, cfg: DetectConfig = DEFAULT_DET
   const human = await getHuman(cfg);
   const input = tf.tidy(() => tf.expandDims(tf.tensor3d(img.data, [img.height, img.width, 3], 'int32'), 0));
   try {
+    // Human merges each call's config into its own for good: say mesh and iris every time
     const res = await human.detect(input, {
-      face: { detector: { maxDetected: cfg.maxFaces, minConfidence: cfg.minScore } },
+      face: { detector: { maxDetected: cfg.maxFaces, minConfidence: cfg.minScore }, mesh: { enabled: true }, iris: { enabled: true } },
     });
     if (res.error) throw new Error(`face detection failed: ${res.error}`);
     return res.face
       .filter((f) => f.mesh.length === NUM_LANDMARKS && f.boxScore >= cfg.minScore)
       .map((f) => ({ box: f.box.slice(0, 4) as [number, number, number, number], score: f.boxScore, mesh: toMediaPipeOrder(f.mesh) }));
+  } finally {
+    input.dispose();
+  }
+}
+
+/**
+ * The detector alone (BlazeFace, no mesh): boxes and eye keypoints of all faces,
+ * about 40 % cheaper than detectFaces. Stage 1 of the pipeline (src/pipeline/faces.ts):
+ * the mesh is then run once, on the aligned crop.
+ */
+export async function detectBoxes(img: RgbImage, cfg: DetectConfig = DEFAULT_DETECT): Promise<DetectedBox[]> {
+  const human = await getHuman(cfg);
+  const input = tf.tidy(() => tf.expandDims(tf.tensor3d(img.data, [img.height, img.width, 3], 'int32'), 0));
+  try {
+    const res = await human.detect(input, {
+      face: { detector: { maxDetected: cfg.maxFaces, minConfidence: cfg.minScore }, mesh: { enabled: false }, iris: { enabled: false } },
+    });
+    if (res.error) throw new Error(`face detection failed: ${res.error}`);
+    // without the mesh Human returns BlazeFace's 6 keypoints: right eye, left eye, nose, mouth, right ear, left ear
+    return res.face
+      .filter((f) => f.mesh.length >= 2 && f.boxScore >= cfg.minScore)
+      .map((f) => ({
+        box: f.box.slice(0, 4) as [number, number, number, number],
+        score: f.boxScore,
+        rightEye: [f.mesh[0]![0]!, f.mesh[0]![1]!],
+        leftEye: [f.mesh[1]![0]!, f.mesh[1]![1]!],
+      }));
   } finally {
     input.dispose();
   }

@@ -11,10 +11,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, type RgbImage } from '../../src/io/images.js';
 import { applyAffine } from '../../src/pipeline/align.js';
 import { extractFaces } from '../../src/pipeline/faces.js';
-import { detectFaces, toMediaPipeOrder } from '../../src/pipeline/human.js';
+import { detectBoxes, detectFaces, toMediaPipeOrder } from '../../src/pipeline/human.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const ASTRONAUT = `${repoRoot}test/.cache/astronaut.png`;
+const CAMERA = `${repoRoot}test/.cache/camera.png`;
 let img: RgbImage;
 
 beforeAll(async () => {
@@ -32,6 +33,39 @@ describe('detection and landmarks on astronaut.png', () => {
     // MediaPipe order: 468 = the subject's right iris (image left), 473 = left iris
     expect(Math.hypot(m[468 * 3]! - 204, m[468 * 3 + 1]! - 100)).toBeLessThanOrEqual(6);
     expect(Math.hypot(m[473 * 3]! - 246, m[473 * 3 + 1]! - 103)).toBeLessThanOrEqual(6);
+  });
+
+  it('the detector alone (stage 1) finds the same face, with BlazeFace\'s eye keypoints on the pupils', async () => {
+    const before = tf.memory().numTensors;
+    const boxes = await detectBoxes(img);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(boxes).toHaveLength(1);
+    const [x, y, w, h] = boxes[0]!.box;
+    for (const [got, want] of [[x, 152], [y, 49], [w, 145], [h, 145]] as const) expect(Math.abs(got - want)).toBeLessThanOrEqual(12);
+    expect(boxes[0]!.score).toBeGreaterThan(0.5);
+    // the subject's right eye is on the image left, as MediaPipe's 468
+    expect(Math.hypot(boxes[0]!.rightEye[0] - 204, boxes[0]!.rightEye[1] - 100)).toBeLessThanOrEqual(6);
+    expect(Math.hypot(boxes[0]!.leftEye[0] - 246, boxes[0]!.leftEye[1] - 103)).toBeLessThanOrEqual(6);
+    // and it leaves Human's mesh switched on for the next full detection
+    const full = await detectFaces(img);
+    expect(full[0]!.mesh.length).toBe(478 * 3);
+  });
+
+  it('where the mesh finds no face on the crop, the full-image mesh is mapped back (camera.png, a face turned away)', async () => {
+    const cam = await decodeImage(CAMERA);
+    const [f] = await extractFaces(cam, { size: 256, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } });
+    expect(f).toBeDefined();
+    expect(f!.landmarkSource).toBe('original');
+    const lm = f!.landmarks!;
+    expect(lm.length).toBe(478 * 3);
+    // the mapped points are the full-image mesh's: back through toOriginal they land on it
+    const [full] = await detectFaces(cam);
+    let worst = 0;
+    for (const i of [1, 33, 263, 468, 473]) {
+      const [ox, oy] = applyAffine(f!.toOriginal, lm[i * 3]! * 256, lm[i * 3 + 1]! * 256);
+      worst = Math.max(worst, Math.hypot(ox - full!.mesh[i * 3]!, oy - full!.mesh[i * 3 + 1]!));
+    }
+    expect(worst).toBeLessThan(1e-3);
   });
 
   it('aligned, letterboxed crop: 478 landmarks inside the image, eyes level, mapped back onto the pupils', async () => {

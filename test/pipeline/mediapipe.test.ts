@@ -215,9 +215,10 @@ describe.skipIf(!chromium)('mediapipe landmarks in headless Chromium (astronaut.
     const iris = Array.from({ length: 10 }, (_, i) => dist(a, b, 468 + i));
     const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
     process.stdout.write(`mediapipe vs embedded on astronaut.png (512 px crop): mesh mean ${mean(mesh).toFixed(2)} px, max ${Math.max(...mesh).toFixed(2)} px; iris mean ${mean(iris).toFixed(2)} px, max ${Math.max(...iris).toFixed(2)} px\n`);
-    // measured: mesh 4.69 / 17.57, iris 3.60 / 7.73 (docs/pipeline.md)
+    // measured: mesh 4.69 / 26.06, iris 3.60 / 7.28 (docs/pipeline.md; 4.69 / 17.57 and 3.60 / 7.73 on
+    // the crop of the earlier stage 1, which aligned on the iris centres instead of BlazeFace's eye keypoints)
     expect(mean(mesh)).toBeLessThan(6);
-    expect(Math.max(...mesh)).toBeLessThan(22);
+    expect(Math.max(...mesh)).toBeLessThan(30);
     expect(mean(iris)).toBeLessThan(5);
     expect(Math.max(...iris)).toBeLessThan(10);
   });
