@@ -7,7 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BACKEND_NAMES, backendLine, initBackend, type BackendInfo } from './backend/index.js';
 import { loadTrainConfig } from './config/train.js';
-import { ToolkitError } from './errors.js';
+import { ToolkitError, InputError } from './errors.js';
 import { decodeImage, writePng } from './io/images.js';
 import { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 import { writeFileAtomic } from './io/fs.js';
@@ -21,6 +21,7 @@ import { renderLandmarks } from './pipeline/render.js';
 import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File } from './pipeline/anonymize.js';
 import { parseShard } from './pipeline/preprocess.js';
 import { runWorkers } from './util/workers.js';
+import { startPrepThread } from './pipeline/prep-thread.js';
 import { statsCommand } from './eval/stats-command.js';
 import { embedCommand, embedHandler, identityCommand } from './eval/identity-command.js';
 import { attributesCommand } from './eval/attributes-command.js';
@@ -170,7 +171,8 @@ export function buildCli(argv: string[]) {
       .option('no-face', { type: 'string', choices: ['skip', 'average', 'error'], default: 'skip', describe: 'images without a face: skip, write the generator\'s average face, or count as an error' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'redo files whose output exists' })
       .option('workers', { type: 'number', default: 1, describe: 'processes, each with its own backend and a copy of the weights (outputs identical to one worker)' })
-      .option('batch', { type: 'number', describe: 'faces of one image per generator call (default 32 on the tensorflow backend, else 1); outputs do not depend on it' })
+      .option('batch', { type: 'number', describe: 'faces per generator call, across files (default 32 with tfjs-node-gpu, 2 on the native CPU backend, else 1); outputs do not depend on it' })
+      .option('prep-thread', { type: 'boolean', describe: 'find faces (stages 1-5, wasm) on a second thread while the generator runs (default: on with the tensorflow backend and embedded landmarks); outputs do not depend on it' })
       .option('shard', { type: 'string', hidden: true, describe: 'process only files i/n (used by --workers)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
       .options(LANDMARK_CLI_OPTIONS)
@@ -197,11 +199,17 @@ export function buildCli(argv: string[]) {
         sha = sha256File(generator.source);
         if (a.weightsSha256 && a.weightsSha256.toLowerCase() !== sha) throw new ToolkitError(`weights '${generator.source}' have sha256 ${sha}, not ${a.weightsSha256}`);
       }
+      const face = { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect };
+      const usePrepThread = a.prepThread ?? (b.name === 'tensorflow' && a.landmarks === 'embedded');
+      if (usePrepThread && a.landmarks !== 'embedded') throw new InputError('--prep-thread needs --landmarks embedded (MediaPipe runs in Chromium from the main thread)');
+      const prep = usePrepThread ? await startPrepThread(face, 'wasm') : null;
+      if (prep) process.stderr.write('faces: found on a second thread (wasm) while the generator runs\n');
+      const gpu = b.native?.package.includes('gpu') ?? false;
       try {
         const { summary } = await withLandmarker(a.landmarks, { detect: DEFAULT_FACE_OPTIONS.detect, mediapipeModel: a.mediapipeModel }, (landmarker) => anonymize(a.inputs, a.out, {
           method, mode: a.mode as 'crop' | 'frame', generator, weightsSha256: sha, noFace: a.noFace as 'skip' | 'average' | 'error', overwrite: a.overwrite,
-          face: { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect, landmarker }, toolkitVersion: toolkitVersion(), backend: b.name,
-          shard: a.shard ? parseShard(a.shard) : undefined, batch: a.batch ?? (b.name === 'tensorflow' ? 32 : 1),
+          face: { ...face, landmarker }, toolkitVersion: toolkitVersion(), backend: b.name, extractor: prep?.extract,
+          shard: a.shard ? parseShard(a.shard) : undefined, batch: a.batch ?? (b.name === 'tensorflow' ? (gpu ? 32 : 2) : 1),
         }, (done, total, rows) => {
           for (const r of rows) if (r.status === 'error' || r.status === 'no_face') process.stderr.write(`${r.status}: ${r.input}: ${r.message}\n`);
           process.stderr.write(`[${done}/${total}] ${rows[0]?.input ?? ''}\n`);
@@ -211,6 +219,7 @@ export function buildCli(argv: string[]) {
         if (summary.files > 0 && summary.succeededFiles === 0) process.exitCode = 3;
       } finally {
         generator?.dispose();
+        await prep?.close();
       }
     })
     .command('import-checkpoint <file>', "convert the authors' Lightning .ckpt (or a PyTorch state_dict) to generator/discriminator .safetensors", (a) => a

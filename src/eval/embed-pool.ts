@@ -11,10 +11,10 @@
  * else is a ModelLoadError or Error with the thread's message.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { InputError, ModelLoadError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
 import type { Embedder } from './embed.js';
+import { Thread, type ThreadReply } from '../util/thread.js';
 
 /** What each thread loads: the embedder by name (and weights file), on a backend. */
 export interface EmbedderSpec {
@@ -24,34 +24,9 @@ export interface EmbedderSpec {
   backend: string;
 }
 
-interface Reply { id: number; ok?: Float32Array[]; error?: { name: string; message: string }; numTensors?: number; ready?: { name: string; proxy: boolean; dim: number; weightsSha256?: string } }
+interface Reply extends ThreadReply { ok?: Float32Array[]; numTensors?: number; ready?: { name: string; proxy: boolean; dim: number; weightsSha256?: string } }
 
-class Thread {
-  private next = 1;
-  private readonly waiting = new Map<number, { resolve: (r: Reply) => void }>();
-  readonly worker: Worker;
-  constructor() {
-    this.worker = new Worker(new URL('./embed-thread.mjs', import.meta.url));
-    this.worker.on('message', (r: Reply) => {
-      const w = this.waiting.get(r.id);
-      this.waiting.delete(r.id);
-      w?.resolve(r);
-    });
-    this.worker.on('error', (e) => this.failAll(e.message));
-    this.worker.on('exit', (code) => this.failAll(`the embedder thread exited (code ${code})`));
-  }
-  private failAll(message: string): void {
-    for (const [id, w] of this.waiting) w.resolve({ id, error: { name: 'Error', message } });
-    this.waiting.clear();
-  }
-  call(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
-    const id = this.next++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, { resolve });
-      this.worker.postMessage({ ...msg, id }, transfer);
-    });
-  }
-}
+const ENTRY = new URL('./embed-thread.mjs', import.meta.url);
 
 function raise(r: Reply): never {
   const e = r.error ?? { name: 'Error', message: 'no reply' };
@@ -74,8 +49,8 @@ export interface PooledEmbedder extends Embedder {
 /** Starts `threads` threads, each loading the embedder (about 1-2 s); throws the first thread's load error. */
 export async function startEmbedderPool(spec: EmbedderSpec, threads: number): Promise<PooledEmbedder> {
   if (!Number.isInteger(threads) || threads < 1) throw new InputError(`--workers must be a positive integer (got ${threads})`);
-  const pool = Array.from({ length: threads }, () => new Thread());
-  const stop = () => Promise.all(pool.map((t) => t.worker.terminate()));
+  const pool = Array.from({ length: threads }, () => new Thread<Reply>(ENTRY));
+  const stop = () => Promise.all(pool.map((t) => t.terminate()));
   const ready = await Promise.all(pool.map((t) => t.call({ type: 'load', spec })));
   const bad = ready.find((r) => r.error);
   if (bad) {

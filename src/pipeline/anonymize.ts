@@ -15,7 +15,7 @@ import { InputError, ToolkitError } from '../errors.js';
 import { writeFileAtomic } from '../io/fs.js';
 import { decodeImage, encodeByExtension, writePng, type RgbImage } from '../io/images.js';
 import { blur, mask, pixelate } from './baselines.js';
-import { extractFaces, type FaceOptions } from './faces.js';
+import { extractFaces, type FaceOptions, type FaceRecord } from './faces.js';
 import { pasteBack, DEFAULT_PASTE } from './frame.js';
 import { generateFaces, type Generator } from './generate.js';
 import { renderLandmarks } from './render.js';
@@ -57,8 +57,32 @@ export interface AnonymizeOptions {
   backend: string;
   /** Only files with index % count === index (worker processes). */
   shard?: { index: number; count: number };
-  /** Faces of one image per generator call (GPU); results do not depend on it. */
+  /**
+   * Faces per generator call, gathered across consecutive files (GPU; the native CPU
+   * backend is also faster per face at 2 than at 1); results do not depend on it.
+   */
   batch?: number;
+  /** Stages 1-5 for a file (default: in this thread; src/pipeline/prep-thread.ts runs them on another). */
+  extractor?: FaceExtractor;
+}
+
+/** A decoded input and its faces (stages 1-5). */
+export interface Prepared { img: RgbImage; faces: FaceRecord[] }
+/** Decodes a file and finds its faces; an Error (not thrown) when the file cannot be read. */
+export type FaceExtractor = (path: string) => Promise<Prepared | Error>;
+
+/** Stages 1-5 in this thread: decode + extractFaces. An InputError is returned (an error row); anything else throws. */
+export function inProcessExtractor(face: FaceOptions): FaceExtractor {
+  return async (path) => {
+    const img = await decodeInput(path);
+    if (img instanceof Error) return img;
+    try {
+      return { img, faces: await extractFaces(img, face) };
+    } catch (e) {
+      if (e instanceof InputError) return e;
+      throw e;
+    }
+  };
 }
 
 export interface ManifestEntry {
@@ -201,7 +225,7 @@ function rowFor(path: string, opts: AnonymizeOptions): (r: Partial<ManifestEntry
   return (r) => ({ output: '', faceIndex: -1, box: '', angleDeg: 0, score: 0, seconds: 0, status: 'ok', message: '', ...base, ...r });
 }
 
-/** replaceFace for all faces of one image; the generator sees up to `opts.batch` faces per call. */
+/** replaceFace for many faces; the generator sees up to `opts.batch` faces per call. */
 async function replaceFaces(items: { image: RgbImage; landmarks: Float32Array | null }[], opts: AnonymizeOptions): Promise<RgbImage[]> {
   if (opts.method.kind !== 'ganonymization') return Promise.all(items.map((f) => replaceFace(f.image, f.landmarks, opts)));
   if (!opts.generator) throw new ToolkitError('--weights is required for --method ganonymization');
@@ -214,38 +238,73 @@ async function replaceFaces(items: { image: RgbImage; landmarks: Float32Array | 
   return out;
 }
 
-/** Anonymizes one file; returns its manifest rows (one per face, or one for the file). */
-export async function anonymizeFile(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
-  if (opts.mode === 'frame') return anonymizeFrame(path, rel, outDir, opts);
-  const row = rowFor(path, opts);
+/** One input on its way through the run: done already (rows), or decoded with its faces, waiting for the method. */
+type Stage = { path: string; rel: string; rows: ManifestEntry[] } | { path: string; rel: string; prepared: Prepared; todo: FaceRecord[] };
+
+/** The existing output that makes this file a skip (without --overwrite), or null. */
+function existingOutput(rel: string, outDir: string, opts: AnonymizeOptions): string | null {
+  if (opts.overwrite) return null;
+  if (opts.mode === 'frame') {
+    const t = join(outDir, rel);
+    return existsSync(t) ? t : existsSync(`${t}.png`) ? `${t}.png` : null;
+  }
   const first = join(outDir, cropOutputName(rel, 0));
-  if (!opts.overwrite && existsSync(first)) return [row({ output: first, status: 'skipped', message: 'output exists (use --overwrite)' })];
-  const t0 = performance.now();
-  const img = await decodeInput(path);
-  if (img instanceof Error) return [row({ status: 'error', message: img.message })];
-  const faces = await extractFaces(img, opts.face);
+  return existsSync(first) ? first : null;
+}
+
+/** Stages 1-5 of one file, and the rows of files that end there (skipped, unreadable, no face). */
+async function prepareFile(path: string, rel: string, outDir: string, opts: AnonymizeOptions, extractor: FaceExtractor): Promise<Stage> {
+  const row = rowFor(path, opts);
+  const existing = existingOutput(rel, outDir, opts);
+  if (existing !== null) return { path, rel, rows: [row({ output: existing, status: 'skipped', message: 'output exists (use --overwrite)' })] };
+  const prepared = await extractor(path);
+  if (prepared instanceof Error) return { path, rel, rows: [row({ status: 'error', message: prepared.message })] };
+  const { faces } = prepared;
   if (faces.length === 0) {
-    if (opts.noFace === 'error') return [row({ status: 'error', message: 'no face found' })];
-    if (opts.noFace === 'skip' || opts.method.kind !== 'ganonymization') return [row({ status: 'no_face', message: 'no face found' })];
+    if (opts.noFace === 'error') return { path, rel, rows: [row({ status: 'error', message: 'no face found' })] };
+    if (opts.mode !== 'frame' && (opts.noFace === 'skip' || opts.method.kind !== 'ganonymization')) return { path, rel, rows: [row({ status: 'no_face', message: 'no face found' })] };
+  }
+  if (opts.mode === 'frame') return { path, rel, prepared, todo: faces.filter((f) => f.landmarks !== null) };
+  if (faces.length === 0) {
     // 'average': the generator on an all-black landmark image (the paper's note)
-    const out = await replaceFace({ width: opts.face.size, height: opts.face.size, data: new Uint8Array(opts.face.size ** 2 * 3) }, null, opts);
-    await writeImage(first, out);
-    return [row({ output: first, faceIndex: 0, status: 'no_face', message: 'no face found: wrote the average face', seconds: (performance.now() - t0) / 1000 })];
+    const s = opts.face.size;
+    const blank: FaceRecord = { faceIndex: 0, box: [0, 0, 0, 0], score: 0, angle: 0, image: { width: s, height: s, data: new Uint8Array(s * s * 3) }, landmarks: null, landmarkSource: null, toOriginal: { a: 1, b: 0, c: 0, d: 1, tx: 0, ty: 0 } };
+    return { path, rel, prepared, todo: [blank] };
   }
-  let replaced: RgbImage[];
-  try {
-    replaced = await replaceFaces(faces, opts);
-  } catch (e) {
-    if (e instanceof ToolkitError && !(e instanceof InputError)) throw e;
-    return faces.map((f) => row({ faceIndex: f.faceIndex, status: 'error', message: (e as Error).message }));
+  return { path, rel, prepared, todo: faces };
+}
+
+/** Writes one file's outputs from its replaced faces (in `todo` order); returns its rows. */
+async function finishFile(st: Extract<Stage, { prepared: Prepared }>, replaced: RgbImage[], outDir: string, opts: AnonymizeOptions, seconds: number): Promise<ManifestEntry[]> {
+  const row = rowFor(st.path, opts);
+  const { img, faces } = st.prepared;
+  if (opts.mode === 'frame') {
+    const frame: RgbImage = { width: img.width, height: img.height, data: Uint8Array.from(img.data) };
+    const rows: ManifestEntry[] = [];
+    for (const f of faces) if (!f.landmarks) rows.push(row({ faceIndex: f.faceIndex, status: 'error', message: 'no landmarks: face left unchanged' }));
+    for (const [i, f] of st.todo.entries()) {
+      pasteBack(frame, replaced[i]!, f.landmarks!, f.toOriginal, DEFAULT_PASTE);
+      rows.push(row({ faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score }));
+    }
+    rows.sort((a, b) => a.faceIndex - b.faceIndex);
+    const ext = extname(st.rel);
+    const { bytes, ext: outExt } = await encodeByExtension(frame, ext);
+    const target = outExt === ext ? join(outDir, st.rel) : `${join(outDir, st.rel)}.png`;
+    await writeFileAtomic(target, bytes);
+    if (rows.length === 0) return [row({ output: target, status: 'no_face', message: 'no face found: image written unchanged', seconds })];
+    return rows.map((r) => ({ ...r, output: target, seconds: seconds / rows.length }));
   }
-  const seconds = (performance.now() - t0) / 1000 / faces.length;
+  if (faces.length === 0) {
+    const target = join(outDir, cropOutputName(st.rel, 0));
+    await writeImage(target, replaced[0]!);
+    return [row({ output: target, faceIndex: 0, status: 'no_face', message: 'no face found: wrote the average face', seconds })];
+  }
   const rows: ManifestEntry[] = [];
   for (const [i, f] of faces.entries()) {
-    const target = join(outDir, cropOutputName(rel, f.faceIndex));
+    const target = join(outDir, cropOutputName(st.rel, f.faceIndex));
     await writeImage(target, replaced[i]!);
     rows.push(row({
-      output: target, faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score, seconds,
+      output: target, faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score, seconds: seconds / faces.length,
       message: f.landmarkSource === 'original' ? 'no mesh on the crop: landmarks mapped from the full image'
         : f.landmarks === null && opts.method.kind === 'ganonymization' ? 'detected, but no mesh on the crop or the full image: the generator\'s average face (no landmarks)' : '',
     }));
@@ -253,33 +312,37 @@ export async function anonymizeFile(path: string, rel: string, outDir: string, o
   return rows;
 }
 
-/** Frame mode: every face replaced inside the photo; the output keeps the input's size, name and format. */
-async function anonymizeFrame(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
-  const row = rowFor(path, opts);
-  const ext = extname(rel);
-  const target0 = join(outDir, rel);
-  if (!opts.overwrite && (existsSync(target0) || existsSync(`${target0}.png`))) return [row({ output: target0, status: 'skipped', message: 'output exists (use --overwrite)' })];
+/** Anonymizes one file on its own; returns its manifest rows (one per face, or one for the file). */
+export async function anonymizeFile(path: string, rel: string, outDir: string, opts: AnonymizeOptions): Promise<ManifestEntry[]> {
   const t0 = performance.now();
-  const img = await decodeInput(path);
-  if (img instanceof Error) return [row({ status: 'error', message: img.message })];
-  const faces = await extractFaces(img, opts.face);
-  if (faces.length === 0 && opts.noFace === 'error') return [row({ status: 'error', message: 'no face found' })];
-  const frame: RgbImage = { width: img.width, height: img.height, data: Uint8Array.from(img.data) };
-  const rows: ManifestEntry[] = [];
-  const usable = faces.filter((f) => f.landmarks !== null);
-  for (const f of faces) if (!f.landmarks) rows.push(row({ faceIndex: f.faceIndex, status: 'error', message: 'no landmarks: face left unchanged' }));
-  const replaced = await replaceFaces(usable, opts);
-  for (const [i, f] of usable.entries()) {
-    pasteBack(frame, replaced[i]!, f.landmarks!, f.toOriginal, DEFAULT_PASTE);
-    rows.push(row({ faceIndex: f.faceIndex, box: JSON.stringify(f.box), angleDeg: (f.angle * 180) / Math.PI, score: f.score }));
+  const st = await prepareFile(path, rel, outDir, opts, opts.extractor ?? inProcessExtractor(opts.face));
+  if ('rows' in st) return st.rows;
+  return finishGroup([st], outDir, opts, t0).then((r) => r[0]!);
+}
+
+/**
+ * The method on the faces of several prepared files at once (the generator batches across
+ * them), then each file's outputs. A method error that is not a toolkit error of the run
+ * (bad weights) becomes error rows for these files. `seconds` of a row: the group's wall time
+ * since `t0` shared out per face.
+ */
+async function finishGroup(group: Extract<Stage, { prepared: Prepared }>[], outDir: string, opts: AnonymizeOptions, t0: number): Promise<ManifestEntry[][]> {
+  const items = group.flatMap((st) => st.todo);
+  let replaced: RgbImage[];
+  try {
+    replaced = await replaceFaces(items, opts);
+  } catch (e) {
+    if (e instanceof ToolkitError && !(e instanceof InputError)) throw e;
+    return group.map((st) => st.todo.map((f) => rowFor(st.path, opts)({ faceIndex: f.faceIndex, status: 'error', message: (e as Error).message })));
   }
-  rows.sort((a, b) => a.faceIndex - b.faceIndex);
-  const { bytes, ext: outExt } = await encodeByExtension(frame, ext);
-  const target = outExt === ext ? target0 : `${target0}.png`;
-  await writeFileAtomic(target, bytes);
-  const secs = (performance.now() - t0) / 1000;
-  if (rows.length === 0) return [row({ output: target, status: 'no_face', message: 'no face found: image written unchanged', seconds: secs })];
-  return rows.map((r) => ({ ...r, output: target, seconds: secs / rows.length }));
+  const perFace = (performance.now() - t0) / 1000 / Math.max(1, items.length);
+  const out: ManifestEntry[][] = [];
+  let k = 0;
+  for (const st of group) {
+    out.push(await finishFile(st, replaced.slice(k, k + st.todo.length), outDir, opts, perFace * Math.max(1, st.todo.length)));
+    k += st.todo.length;
+  }
+  return out;
 }
 
 export function manifestBytes(rows: ManifestEntry[], opts: AnonymizeOptions): Uint8Array {
@@ -301,8 +364,10 @@ export async function anonymize(inputs: string[], outDir: string, opts: Anonymiz
   const files = listInputs(inputs).filter((_, i) => !opts.shard || i % opts.shard.count === opts.shard.index);
   const rows: ManifestEntry[] = [];
   const summary: AnonymizeSummary = { files: files.length, faces: 0, skipped: 0, errors: 0, noFace: 0, succeededFiles: 0 };
-  for (const [i, [path, rel]] of files.entries()) {
-    const r = await anonymizeFile(path, rel, outDir, opts);
+  const extractor = opts.extractor ?? inProcessExtractor(opts.face);
+  const batch = Math.max(1, Math.floor(opts.batch ?? 1));
+  let done = 0;
+  const record = (r: ManifestEntry[]) => {
     rows.push(...r);
     const ok = r.filter((x) => x.status === 'ok').length;
     summary.faces += ok;
@@ -310,8 +375,44 @@ export async function anonymize(inputs: string[], outDir: string, opts: Anonymiz
     summary.noFace += r.filter((x) => x.status === 'no_face').length;
     summary.skipped += r.filter((x) => x.status === 'skipped').length;
     if (ok > 0 || r.some((x) => x.status === 'skipped')) summary.succeededFiles++;
-    onFile?.(i + 1, files.length, r);
+    onFile?.(++done, files.length, r);
+  };
+  // Stages 1-5 run ahead of the method by up to `ahead` files (on another thread when the
+  // extractor is one: src/pipeline/prep-thread.ts), so the generator and the face finder overlap.
+  const ahead = Math.max(2, batch + 1);
+  const started: Promise<Stage>[] = [];
+  const start = (i: number) => {
+    if (i < files.length && started[i] === undefined) started[i] = prepareFile(files[i]![0], files[i]![1], outDir, opts, extractor);
+  };
+  let group: Extract<Stage, { prepared: Prepared }>[] = [];
+  let groupFaces = 0;
+  let t0 = performance.now();
+  const flush = async () => {
+    if (group.length === 0) return;
+    for (const r of await finishGroup(group, outDir, opts, t0)) record(r);
+    group = [];
+    groupFaces = 0;
+    t0 = performance.now();
+  };
+  for (let i = 0; i < files.length; i++) {
+    for (let j = i; j < i + ahead; j++) start(j);
+    const st = await started[i]!;
+    delete started[i];
+    if ('rows' in st) {
+      if (group.length === 0) record(st.rows);
+      else {
+        // keep the files' order in the manifest and progress: finish the group first
+        await flush();
+        record(st.rows);
+      }
+      if (group.length === 0) t0 = performance.now();
+      continue;
+    }
+    group.push(st);
+    groupFaces += st.todo.length;
+    if (groupFaces >= batch || opts.method.kind !== 'ganonymization') await flush();
   }
+  await flush();
   await writeFileAtomic(join(outDir, manifestName(opts.shard)), manifestBytes(rows, opts));
   return { rows, summary };
 }

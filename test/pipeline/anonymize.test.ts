@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { anonymize, parseMethod, sha256File, type AnonymizeOptions } from '../../src/pipeline/anonymize.js';
+import { anonymize, parseMethod, sha256File, type AnonymizeOptions, type ManifestEntry } from '../../src/pipeline/anonymize.js';
+import { startPrepThread } from '../../src/pipeline/prep-thread.js';
 import { loadGenerator } from '../../src/pipeline/generate.js';
 import { fixtureDir } from '../helpers/fixtures.js';
 import { ganon, repoRoot } from '../helpers/cli.js';
@@ -170,4 +171,49 @@ describe('anonymize on the bad-input corpus', () => {
     expect(summary.errors).toBe(5);
     for (const r of rows.filter((x) => x.status === 'error')) expect(r.message).toMatch(/cannot decode image|does not exist/);
   });
+});
+
+describe('anonymize across files: batches and the face-finding thread', () => {
+  /** Everything of a run but timings: rows (in order) and every output file's bytes. */
+  const outcome = (r: { rows: ManifestEntry[] }, outDir: string) => r.rows.map((x) => ({
+    ...x, seconds: 0, output: x.output.replace(outDir, 'OUT'), bytes: x.output && existsSync(x.output) ? sha256File(x.output) : '',
+  }));
+
+  it('batches spanning files, and stages 1-5 on a second thread, give the same rows and bytes as one file at a time', async () => {
+    const { makeCorpus } = await import('../helpers/corpus.js');
+    const corpus = await makeCorpus(tmp());
+    const g = loadGenerator(WEIGHTS);
+    const face = { size: 64, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } };
+    const [d1, d3, dt] = [tmp(), tmp(), tmp()];
+    const base = await anonymize([join(corpus, 'good'), join(corpus, 'bad')], d1, opts({ generator: g, batch: 1, face }));
+    const batched = await anonymize([join(corpus, 'good'), join(corpus, 'bad')], d3, opts({ generator: g, batch: 3, face }));
+    const prep = await startPrepThread(face, 'wasm');
+    let threaded;
+    try {
+      threaded = await anonymize([join(corpus, 'good'), join(corpus, 'bad')], dt, opts({ generator: g, batch: 3, face, extractor: prep.extract }));
+    } finally {
+      await prep.close();
+      g.dispose();
+    }
+    expect(base.summary).toMatchObject({ files: 14, faces: 7 });
+    expect(base.rows.filter((r) => r.status === 'ok')).toHaveLength(7);
+    expect(outcome(batched, d3)).toEqual(outcome(base, d1));
+    expect(batched.summary).toEqual(base.summary);
+    expect(outcome(threaded, dt)).toEqual(outcome(base, d1));
+    // the unreadable files say why, from the thread too
+    for (const r of threaded.rows.filter((x) => x.status === 'error')) expect(r.message).toMatch(/cannot decode image|does not exist/);
+  }, 180_000);
+
+  it('frame mode with the face-finding thread equals frame mode without it', async () => {
+    const g = loadGenerator(WEIGHTS);
+    const face = { size: 64, margin: 0, detect: { minScore: 0.5, maxFaces: 5 } };
+    const [da, db] = [tmp(), tmp()];
+    const a = await anonymize([ASTRONAUT], da, opts({ generator: g, mode: 'frame', face }));
+    const prep = await startPrepThread(face, 'wasm');
+    const b = await anonymize([ASTRONAUT], db, opts({ generator: g, mode: 'frame', face, extractor: prep.extract }));
+    await prep.close();
+    g.dispose();
+    expect(a.summary.faces).toBe(1);
+    expect(outcome(b, db)).toEqual(outcome(a, da));
+  }, 60_000);
 });
