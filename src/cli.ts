@@ -18,9 +18,9 @@ import { LANDMARK_CLI_OPTIONS, withLandmarker } from './pipeline/landmarks.js';
 import { generateFaces, loadGenerator } from './pipeline/generate.js';
 import { parseLandmarksJson, landmarksToJson } from './pipeline/points.js';
 import { renderLandmarks } from './pipeline/render.js';
-import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File } from './pipeline/anonymize.js';
+import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File, listInputs } from './pipeline/anonymize.js';
 import { parseShard } from './pipeline/preprocess.js';
-import { runWorkers } from './util/workers.js';
+import { defaultWorkers, runWorkers } from './util/workers.js';
 import { startPrepThread } from './pipeline/prep-thread.js';
 import { statsCommand } from './eval/stats-command.js';
 import { embedCommand, embedHandler, identityCommand } from './eval/identity-command.js';
@@ -170,7 +170,7 @@ export function buildCli(argv: string[]) {
       .option('margin', { type: 'number', default: 0, describe: 'extra margin around each face box' })
       .option('no-face', { type: 'string', choices: ['skip', 'average', 'error'], default: 'skip', describe: 'images without a face: skip, write the generator\'s average face, or count as an error' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'redo files whose output exists' })
-      .option('workers', { type: 'number', default: 1, describe: 'processes, each with its own backend and a copy of the weights (outputs identical to one worker)' })
+      .option('workers', { type: 'number', describe: 'processes, each with its own backend and a copy of the weights; outputs identical to one worker (default: one per core, at most one per file, on wasm/cpu; 1 on tensorflow, which uses every core itself)' })
       .option('batch', { type: 'number', describe: 'faces per generator call, across files (default 32 with tfjs-node-gpu, 2 on the native CPU backend, else 1); outputs do not depend on it' })
       .option('prep-thread', { type: 'boolean', describe: 'find faces (stages 1-5, wasm) on a second thread while the generator runs (default: on with the tensorflow backend and embedded landmarks); outputs do not depend on it' })
       .option('shard', { type: 'string', hidden: true, describe: 'process only files i/n (used by --workers)' })
@@ -179,18 +179,21 @@ export function buildCli(argv: string[]) {
       .options(backendOpt),
     async (a) => {
       const method = parseMethod(a.method);
-      if (a.workers > 1 && !a.shard) {
+      const b = await backend(a.backend, !!a.shard);
+      const workers = a.shard ? 1 : a.workers ?? defaultWorkers(b.name, listInputs(a.inputs).length);
+      if (!Number.isInteger(workers) || workers < 1) throw new InputError(`--workers must be a positive integer (got ${a.workers})`);
+      if (workers > 1) {
         const pass = process.argv.slice(2).filter((x, i, arr) => !/^--workers(=|$)/.test(x) && !/^--workers$/.test(arr[i - 1] ?? '') && x !== '--json');
-        const outs = await runWorkers(a.workers, (i) => [...pass, '--shard', `${i}/${a.workers}`, '--json']);
+        process.stderr.write(`${workers} worker processes\n`);
+        const outs = await runWorkers(workers, (i) => [...pass, '--shard', `${i}/${workers}`, '--json']);
         const sums = outs.map((o) => JSON.parse(o.stdout) as Record<string, number>);
         const total = (k: string) => sums.reduce((t, x) => t + (x[k] ?? 0), 0);
-        await mergeAnonymizeManifests(a.out, a.workers);
+        await mergeAnonymizeManifests(a.out, workers);
         const summary = { files: total('files'), faces: total('faces'), skipped: total('skipped'), errors: total('errors'), noFace: total('noFace'), succeededFiles: total('succeededFiles') };
-        print(a.json, summary, () => `${summary.files} files, ${summary.faces} faces, ${summary.skipped} skipped, ${summary.errors} errors, ${summary.noFace} without a face (${a.workers} workers)\nmanifest: ${a.out}/manifest.arrow`);
+        print(a.json, summary, () => `${summary.files} files, ${summary.faces} faces, ${summary.skipped} skipped, ${summary.errors} errors, ${summary.noFace} without a face (${workers} workers)\nmanifest: ${a.out}/manifest.arrow`);
         if (summary.files > 0 && summary.succeededFiles === 0) process.exitCode = 3;
         return;
       }
-      const b = await backend(a.backend);
       let generator: ReturnType<typeof loadGenerator> | undefined;
       let sha: string | undefined;
       if (method.kind === 'ganonymization') {

@@ -13,7 +13,7 @@ import { LANDMARK_CLI_OPTIONS, withLandmarker } from './pipeline/landmarks.js';
 import { datasets, getDataset } from './pipeline/datasets/index.js';
 import { mergeShards, parseShard, preprocessItems } from './pipeline/preprocess.js';
 import { Progress } from './util/progress.js';
-import { runWorkers } from './util/workers.js';
+import { defaultWorkers, runWorkers } from './util/workers.js';
 
 export function preprocessCommand(y: Argv) {
   return y
@@ -34,7 +34,7 @@ export function preprocessCommand(y: Argv) {
     .option('seed', { type: 'number', default: 42, describe: 'seed for subject-level validation splits' })
     .option('val-fraction', { type: 'number', default: 0.2, describe: 'share of subjects held out where the dataset has no split' })
     .option('segment', { type: 'boolean', default: false, describe: 'zero the background outside the head (the paper does this for training data)' })
-    .option('workers', { type: 'number', default: 1, describe: 'child processes, each on a shard with its own backend' })
+    .option('workers', { type: 'number', describe: 'child processes, each on a shard with its own backend (default on wasm/cpu: one per core, at most one per 32 files, as each costs ~3 s to start; 1 on tensorflow)' })
     .option('shard', { type: 'string', describe: 'process only shard i/n' })
     .option('backend', { type: 'string', choices: BACKEND_NAMES })
     .options(LANDMARK_CLI_OPTIONS)
@@ -43,24 +43,27 @@ export function preprocessCommand(y: Argv) {
 
 export async function preprocessHandler(a: {
   dataset?: string; input?: string; out?: string; imageSize: number; margin: number; minScore: number; maxPixels: number;
-  seed: number; valFraction: number; workers: number; segment: boolean; shard?: string; backend?: string; json: boolean; _: (string | number)[];
+  seed: number; valFraction: number; workers?: number; segment: boolean; shard?: string; backend?: string; json: boolean; _: (string | number)[];
   landmarks: string; mediapipeModel?: string;
 }): Promise<void> {
   if (!a.dataset || !a.input || !a.out) throw new ConfigError('preprocess needs --dataset, --input and --out (or: ganon preprocess merge SHARD... --out DIR)');
   const reader = getDataset(a.dataset);
   const items = reader.list(a.input, { seed: a.seed, valFraction: a.valFraction });
-  if (a.workers > 1 && !a.shard) {
+  const b = await initBackend(a.backend);
+  if (!a.shard) process.stderr.write(`${backendLine(b)}\n`);
+  const workers = a.shard ? 1 : a.workers ?? defaultWorkers(b.name, Math.floor(items.length / 32));
+  if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`--workers must be a positive integer (got ${a.workers})`);
+  if (workers > 1) {
     const pass = ['--dataset', a.dataset, '--input', a.input, '--image-size', String(a.imageSize), '--margin', String(a.margin),
       ...(a.segment ? ['--segment'] : []), '--min-score', String(a.minScore), '--max-pixels', String(a.maxPixels), '--seed', String(a.seed), '--val-fraction', String(a.valFraction),
       ...(a.backend ? ['--backend', a.backend] : []), '--landmarks', a.landmarks, ...(a.mediapipeModel ? ['--mediapipe-model', a.mediapipeModel] : [])];
-    const dirs = Array.from({ length: a.workers }, (_, i) => join(a.out!, '.shards', String(i)));
-    await runWorkers(a.workers, (i) => ['preprocess', ...pass, '--out', dirs[i]!, '--shard', `${i}/${a.workers}`]);
+    const dirs = Array.from({ length: workers }, (_, i) => join(a.out!, '.shards', String(i)));
+    process.stderr.write(`${workers} worker processes\n`);
+    await runWorkers(workers, (i) => ['preprocess', ...pass, '--out', dirs[i]!, '--shard', `${i}/${workers}`]);
     const r = await mergeShards(dirs.filter((d) => existsSync(join(d, 'manifest.arrow'))), a.out);
-    process.stdout.write(`${items.length} files with ${a.workers} workers: ${r.rows} rows (${r.faces} new faces) in ${a.out}/manifest.arrow\n`);
+    process.stdout.write(`${items.length} files with ${workers} workers: ${r.rows} rows (${r.faces} new faces) in ${a.out}/manifest.arrow\n`);
     return;
   }
-  const b = await initBackend(a.backend);
-  process.stderr.write(`${backendLine(b)}\n`);
   const shard = a.shard ? parseShard(a.shard) : undefined;
   const progress = new Progress(shard ? Math.ceil(items.length / shard.count) : items.length, 'preprocess');
   const detect = { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore };

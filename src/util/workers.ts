@@ -4,6 +4,7 @@
  * through with a `[worker i]` prefix; stdout is collected.
  */
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ToolkitError } from '../errors.js';
 
@@ -31,4 +32,9 @@ export async function runWorkers(count: number, argsFor: (i: number) => string[]
   const bad = res.filter((r) => r.code !== 0 && r.code !== 3);
   if (bad.length > 0) throw new ToolkitError(`a worker failed (exit codes ${res.map((r) => r.code).join(', ')}); rerun to resume`);
   return res;
+}
+
+/** Worker processes by default: one per core (at most `cap`, at least 1) on the one-thread backends (wasm, cpu); 1 on tensorflow, which uses every core itself. */
+export function defaultWorkers(backendName: string, cap: number): number {
+  return backendName === 'wasm' || backendName === 'cpu' ? Math.max(1, Math.min(availableParallelism(), cap)) : 1;
 }

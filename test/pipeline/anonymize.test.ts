@@ -7,6 +7,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { anonymize, parseMethod, sha256File, type AnonymizeOptions, type ManifestEntry } from '../../src/pipeline/anonymize.js';
 import { startPrepThread } from '../../src/pipeline/prep-thread.js';
+import { defaultWorkers } from '../../src/util/workers.js';
+import { availableParallelism } from 'node:os';
 import { loadGenerator } from '../../src/pipeline/generate.js';
 import { fixtureDir } from '../helpers/fixtures.js';
 import { ganon, repoRoot } from '../helpers/cli.js';
@@ -216,4 +218,15 @@ describe('anonymize across files: batches and the face-finding thread', () => {
     expect(a.summary.faces).toBe(1);
     expect(outcome(b, db)).toEqual(outcome(a, da));
   }, 60_000);
+});
+
+describe('default worker count', () => {
+  it('one per core, capped, on wasm and cpu; one on tensorflow', () => {
+    const cores = availableParallelism();
+    expect(defaultWorkers('wasm', 100)).toBe(cores);
+    expect(defaultWorkers('cpu', 100)).toBe(cores);
+    expect(defaultWorkers('wasm', 1)).toBe(1);
+    expect(defaultWorkers('wasm', 0)).toBe(1);
+    expect(defaultWorkers('tensorflow', 100)).toBe(1);
+  });
 });
