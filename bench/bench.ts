@@ -3,8 +3,11 @@
  * warm-up, on the active backend, of one pix2pix train step (G+D, Adam) and of
  * one generator forward (eval), plus peak RSS. 64 and 128 px use the U-Net
  * with depth log2(size) (the depth-8 paper network needs multiples of 256);
- * everything else is the paper network (ngf = ndf = 64). Prints numbers only:
- * nothing here asserts a time.
+ * everything else is the paper network (ngf = ndf = 64). The train step is what
+ * `ganon train` runs: on wasm and cpu the D step goes to a second thread
+ * (src/train/d-thread.ts; `--no-d-thread` to time it on one). Peak RSS is this
+ * process's (the D thread's memory is in it). Prints numbers only: nothing here
+ * asserts a time.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import yargs from 'yargs';
@@ -13,16 +16,18 @@ import { backendLine, initBackend } from '../src/backend/index.js';
 import { Params, referenceInit } from '../src/models/params.js';
 import { patchganSpecs } from '../src/models/patchgan.js';
 import { unetForward, unetSpecs, type UNetConfig } from '../src/models/unet.js';
-import { disposeSetup, makeSetup, trainStep } from '../src/train/step.js';
+import { attachRemoteD, disposeSetup, makeSetup, trainStep } from '../src/train/step.js';
 
 const args = await yargs(hideBin(process.argv))
   .option('json', { type: 'boolean', default: false })
   .option('backend', { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'] })
   .option('runs', { type: 'number', default: 3, describe: 'timed runs per case (after 1 warm-up)' })
   .option('only', { type: 'string', array: true, describe: 'cases to run, e.g. train:256x1 forward:512' })
+  .option('d-thread', { type: 'boolean', describe: 'train step: D step on a second thread (default: as ganon train, on for wasm/cpu)' })
   .strict().help().parseAsync();
 
 const info = await initBackend(args.backend);
+const dThread = args.dThread ?? (info.name === 'wasm' || info.name === 'cpu');
 if (!args.json) console.error(backendLine(info));
 
 let peakRss = process.memoryUsage().rss;
@@ -44,6 +49,7 @@ async function trainCase(size: number, batch: number): Promise<number> {
   const d = { inChannels: 3, ndf: 64 };
   const s = makeSetup(new Params(unetSpecs(g), referenceInit(1)), new Params(patchganSpecs(d), referenceInit(2)), g, d,
     { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 }, 100, 'reuse');
+  if (dThread) await attachRemoteD(s, info.name);
   const cond = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
   const real = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
   const times: number[] = [];
@@ -96,5 +102,5 @@ for (const size of [256, 512]) {
   if (!args.json) console.error(`generator forward ${size}: ${generatorForwardMs[String(size)]} ms`);
 }
 clearInterval(timer);
-const result = { backend: info.name, trainStepMs, generatorForwardMs, peakRssMB: Math.round(peakRss / 2 ** 20), runs: args.runs, node: process.version };
+const result = { backend: info.name, dThread, trainStepMs, generatorForwardMs, peakRssMB: Math.round(peakRss / 2 ** 20), runs: args.runs, node: process.version };
 console.log(JSON.stringify(result, null, args.json ? 2 : 0));

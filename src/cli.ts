@@ -103,11 +103,12 @@ export function buildCli(argv: string[]) {
       .option('resume', { type: 'boolean', default: false, describe: 'continue from the newest checkpoint in --out' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key: --set train.batchSize=8' })
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+      .option('d-thread', { type: 'boolean', describe: "run the D step on a second thread while G back-propagates; same numbers (default: on with wasm/cpu and discriminatorFake 'reuse')" })
       .options(backendOpt),
     async (a) => {
       const config = loadTrainConfig(a.config, a.set);
       const b = await backend(a.backend);
-      const r = await train({ config, dataDir: a.data, outDir: a.out, resume: a.resume, backend: b.name, signal: interruptSignal(STOP_AFTER_STEP) });
+      const r = await train({ config, dataDir: a.data, outDir: a.out, resume: a.resume, backend: b.name, signal: interruptSignal(STOP_AFTER_STEP), dThread: a.dThread });
       print(a.json, r, () => `${r.status} at step ${r.step}\ncheckpoint: ${r.lastCheckpoint}\nsamples: ${r.samples.at(-1) ?? 'none'}\nlog: ${a.out}/steps.arrow`);
       if (r.status === 'interrupted') process.exitCode = 130;
     })

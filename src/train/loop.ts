@@ -20,7 +20,7 @@ import { gitCommit, toolkitVersion } from '../util/provenance.js';
 import { Progress } from '../util/progress.js';
 import { batches, checkDatasetSize, loadSamples, openPairedDataset, prefetch } from './data.js';
 import { sampleGrid } from './grid.js';
-import { disposeSetup, LOSS_NAMES, makeSetup, trainStep, type GanSetup, type Losses } from './step.js';
+import { attachRemoteD, disposeSetup, dOptimizer, LOSS_NAMES, makeSetup, trainStep, type GanSetup, type Losses } from './step.js';
 import { readStepLog, writeStepLog, type StepRow } from './steplog.js';
 
 export interface TrainOptions {
@@ -33,6 +33,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Progress bar / status lines go here (default stderr); null silences them. */
   out?: NodeJS.WriteStream | null;
+  /**
+   * The D step on a second thread (src/train/d-thread.ts), same numbers. Default: on for the
+   * one-thread backends (wasm, cpu) with discriminatorFake 'reuse'.
+   */
+  dThread?: boolean;
 }
 
 export interface TrainResult {
@@ -80,14 +85,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let lastCheckpoint: string | null = null;
   const adam = { lr: cfg.train.lr, beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
   const newest = opts.resume ? existing.at(-1) : undefined;
+  const oneThread = tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
+  const useDThread = (opts.dThread ?? oneThread) && cfg.train.discriminatorFake === 'reuse';
   if (newest) {
     const ck = readCheckpoint(newest.dir);
     checkCompatible(ck.state.config as TrainConfig, cfg, newest.dir);
     const G = new Params(unetSpecs(gCfg), fromTorchMap(ck.tensors.generator, newest.dir), 'G');
     const D = new Params(patchganSpecs(dCfg), fromTorchMap(ck.tensors.discriminator, newest.dir), 'D');
     setup = makeSetup(G, D, gCfg, dCfg, adam, cfg.train.lambdaL1, cfg.train.discriminatorFake);
+    if (useDThread) await attachRemoteD(setup, tf.getBackend());
     setup.optG.loadState(ck.tensors.optimizer, 'G.', ck.state.adamStepG, newest.dir);
-    setup.optD.loadState(ck.tensors.optimizer, 'D.', ck.state.adamStepD, newest.dir);
+    await dOptimizer(setup).loadState(ck.tensors.optimizer, 'D.', ck.state.adamStepD, newest.dir);
     ({ step, epoch, pos } = ck.state);
     rows = readStepLog(join(runDir, 'steps.arrow')).filter((r) => r.step <= step);
     lastCheckpoint = newest.dir;
@@ -97,6 +105,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const G = new Params(unetSpecs(gCfg), referenceInit(cfg.seed), 'G');
     const D = new Params(patchganSpecs(dCfg), referenceInit(cfg.seed + 1), 'D');
     setup = makeSetup(G, D, gCfg, dCfg, adam, cfg.train.lambdaL1, cfg.train.discriminatorFake);
+    if (useDThread) await attachRemoteD(setup, tf.getBackend());
   }
 
   const stepsPerEpoch = Math.ceil(ds.train.length / cfg.train.batchSize);
@@ -105,7 +114,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const run = { toolkitVersion: toolkitVersion(), gitCommit: gitCommit(), backend: opts.backend };
   writeFileAtomicSync(join(runDir, 'config.yaml'), stringify(cfg));
   writeFileAtomicSync(join(runDir, 'run.json'), `${JSON.stringify({ ...run, dataset: { root: ds.root, layout: ds.layout, train: ds.train.length, val: ds.val.length } }, null, 2)}\n`);
-  say(`training ${ds.train.length} pairs (${ds.layout}), ${S}px, batch ${cfg.train.batchSize}, ${stepsPerEpoch} steps/epoch, steps ${step}->${totalSteps}, ${opts.backend}`);
+  say(`training ${ds.train.length} pairs (${ds.layout}), ${S}px, batch ${cfg.train.batchSize}, ${stepsPerEpoch} steps/epoch, steps ${step}->${totalSteps}, ${opts.backend}${setup.remoteD ? ', D step on a second thread' : ''}`);
 
   const samples = await loadSamples(ds, cfg.log.sampleCount);
   const sampleFiles: string[] = [];
@@ -116,14 +125,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const checkpoint = () => {
     const t0 = step;
     const state: CheckpointState = {
-      step: t0, epoch, pos, adamStepG: setup.optG.step, adamStepD: setup.optD.step, config: cfg,
+      step: t0, epoch, pos, adamStepG: setup.optG.step, adamStepD: dOptimizer(setup).step, config: cfg,
       ...run, createdAt: new Date().toISOString(), ...(last ? { losses: { ...last } } : {}),
     };
     return (async () => {
       const tensors = {
         generator: await setup.G.toTorch(),
         discriminator: await setup.D.toTorch(),
-        optimizer: new Map([...(await setup.optG.stateTensors('G.')), ...(await setup.optD.stateTensors('D.'))]),
+        optimizer: new Map([...(await setup.optG.stateTensors('G.')), ...(await dOptimizer(setup).stateTensors('D.'))]),
       };
       lastCheckpoint = writeCheckpoint(runDir, state, tensors);
       pruneCheckpoints(runDir, cfg.checkpoint.keep);

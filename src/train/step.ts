@@ -13,6 +13,7 @@ import type { Params } from '../models/params.js';
 import { patchganForward, type PatchGanConfig } from '../models/patchgan.js';
 import { unetForward, type UNetConfig } from '../models/unet.js';
 import { Adam, type AdamConfig } from './adam.js';
+import { RemoteD, type DOptimizer } from './d-thread.js';
 import { l1, mseToConstant } from './losses.js';
 
 export interface Losses { G: number; G_adv: number; G_L1: number; D: number }
@@ -27,6 +28,19 @@ export interface GanSetup {
   optD: Adam;
   lambdaL1: number;
   discriminatorFake: 'reuse' | 'regenerate';
+  /** The D step on a second thread (src/train/d-thread.ts); then optD is unused and D mirrors the thread's. */
+  remoteD?: RemoteD;
+}
+
+/** D's optimizer state, wherever it lives (checkpoints, resume). */
+export function dOptimizer(s: GanSetup): DOptimizer {
+  return s.remoteD ?? s.optD;
+}
+
+/** Moves the D step to a second thread (only with discriminatorFake 'reuse'); same numbers as without. */
+export async function attachRemoteD(s: GanSetup, backend: string): Promise<void> {
+  if (s.discriminatorFake !== 'reuse') throw new Error("the discriminator thread needs discriminatorFake 'reuse'");
+  s.remoteD = await RemoteD.start(s.D, s.dCfg, s.optD.cfg, backend);
 }
 
 export function makeSetup(G: Params, D: Params, gCfg: UNetConfig, dCfg: PatchGanConfig, adam: AdamConfig,
@@ -41,11 +55,15 @@ export interface Batch {
   real: tf.Tensor4D;
 }
 
-/** G step. Returns its loss scalars and the fake (detached); caller disposes all. */
-export function gStep(s: GanSetup, batch: Batch, seed: number): { G: tf.Scalar; G_adv: tf.Scalar; G_L1: tf.Scalar; fake: tf.Tensor4D } {
+/**
+ * G step. Returns its loss scalars and the fake (detached); caller disposes all.
+ * `onFake` sees the fake as soon as the forward has it, before the backward pass.
+ */
+export function gStep(s: GanSetup, batch: Batch, seed: number, onFake?: (fake: tf.Tensor4D) => void): { G: tf.Scalar; G_adv: tf.Scalar; G_L1: tf.Scalar; fake: tf.Tensor4D } {
   let kept: { adv: tf.Scalar; l1: tf.Scalar; fake: tf.Tensor4D } | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const fake = unetForward(s.G, s.gCfg, batch.cond, { training: true, seed });
+    onFake?.(fake);
     const adv = mseToConstant(patchganForward(s.D, s.dCfg, fake, batch.cond), 1);
     const pix = l1(fake, batch.real);
     kept = { adv: tf.keep(adv), l1: tf.keep(pix), fake: tf.keep(fake) };
@@ -70,6 +88,23 @@ export function dStep(s: GanSetup, batch: Batch, fake: tf.Tensor4D): tf.Scalar {
 
 /** G step then D step; reads the four losses back (one sync). */
 export async function trainStep(s: GanSetup, batch: Batch, seed: number): Promise<Losses> {
+  const remote = s.remoteD;
+  if (remote) {
+    // the D step runs on the other thread while this one back-propagates the G loss
+    const shape = batch.real.shape;
+    const real = batch.real.dataSync() as Float32Array;
+    const cond = batch.cond.dataSync() as Float32Array;
+    const g = gStep(s, batch, seed, (fake) => remote.post(fake.dataSync() as Float32Array, real, cond, shape));
+    let D: number;
+    try {
+      D = await remote.finish();
+    } finally {
+      g.fake.dispose();
+    }
+    const [G, G_adv, G_L1] = await Promise.all([g.G.data(), g.G_adv.data(), g.G_L1.data()]);
+    tf.dispose([g.G, g.G_adv, g.G_L1]);
+    return { G: G[0]!, G_adv: G_adv[0]!, G_L1: G_L1[0]!, D };
+  }
   const g = gStep(s, batch, seed);
   let fake = g.fake;
   if (s.discriminatorFake === 'regenerate') {
@@ -83,6 +118,7 @@ export async function trainStep(s: GanSetup, batch: Batch, seed: number): Promis
 }
 
 export function disposeSetup(s: GanSetup): void {
+  s.remoteD?.dispose();
   s.optG.dispose();
   s.optD.dispose();
   s.G.dispose();

@@ -56,6 +56,27 @@ describe('training loop', () => {
     for (const [k, v] of wa) expect(Array.from(wb.get(k)!.data)).toEqual(Array.from(v.data));
   });
 
+  it('the D step on a second thread gives bit-identical losses, weights and optimizer state, also across a resume', async () => {
+    const one = tmp();
+    const a = await train({ config: cfg(), dataDir: data, outDir: one, resume: false, backend: 'wasm', out: null, dThread: false });
+    const two = tmp();
+    await train({ config: cfg({ train: { batchSize: 3, epochs: 10, maxSteps: 4 } }), dataDir: data, outDir: two, resume: false, backend: 'wasm', out: null, dThread: true });
+    const b = await train({ config: cfg(), dataDir: data, outDir: two, resume: true, backend: 'wasm', out: null, dThread: true });
+    expect([a.step, b.step]).toEqual([8, 8]);
+    const ra = readStepLog(join(one, 'steps.arrow'));
+    const rb = readStepLog(join(two, 'steps.arrow'));
+    for (let i = 0; i < 8; i++) for (const k of ['G', 'G_adv', 'G_L1', 'D'] as const) expect(rb[i]![k]).toBe(ra[i]![k]);
+    for (const f of ['generator', 'discriminator', 'optimizer']) {
+      const wa = decodeSafetensors(readFileSync(join(one, `checkpoints/step-00000008/${f}.safetensors`))).tensors;
+      const wb = decodeSafetensors(readFileSync(join(two, `checkpoints/step-00000008/${f}.safetensors`))).tensors;
+      expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
+      for (const [k, v] of wa) expect(Buffer.from(wb.get(k)!.data.buffer).equals(Buffer.from(v.data.buffer)), `${f} ${k}`).toBe(true);
+    }
+    const state = (d: string) => JSON.parse(readFileSync(join(d, 'checkpoints/step-00000008/state.json'), 'utf8')) as { adamStepG: number; adamStepD: number };
+    expect(state(two)).toMatchObject({ adamStepG: 8, adamStepD: 8 });
+    expect(state(one)).toMatchObject({ adamStepG: 8, adamStepD: 8 });
+  }, 180_000);
+
   it('writes checkpoints with provenance, keeps the last K, logs and samples', async () => {
     const out = tmp();
     const r = await train({ config: cfg({ checkpoint: { every: 2, keep: 2 } }), dataDir: data, outDir: out, resume: false, backend: 'wasm', out: null });

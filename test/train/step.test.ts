@@ -11,7 +11,7 @@ import { fromTorchMap, Params, referenceInit } from '../../src/models/params.js'
 import { patchganForward, patchganSpecs, type PatchGanConfig } from '../../src/models/patchgan.js';
 import { unetForward, unetSpecs, type UNetConfig } from '../../src/models/unet.js';
 import { mseToConstant, l1 } from '../../src/train/losses.js';
-import { disposeSetup, dStep, gStep, makeSetup, trainStep, type Batch, type GanSetup } from '../../src/train/step.js';
+import { attachRemoteD, disposeSetup, dOptimizer, dStep, gStep, makeSetup, trainStep, type Batch, type GanSetup } from '../../src/train/step.js';
 import { fixtureDir, loadFixture } from '../helpers/fixtures.js';
 import { maxAbsDiff, maxRelDiff, seededValues } from '../helpers/tensors.js';
 
@@ -132,6 +132,37 @@ describe('G and D steps are isolated', () => {
       disposeSetup(s);
     }
   });
+});
+
+describe('the D step on a second thread (src/train/d-thread.ts)', () => {
+  const gCfg: UNetConfig = { inChannels: 3, outChannels: 3, ngf: 4, depth: 5, dropout: 0.5 };
+  const dCfg: PatchGanConfig = { inChannels: 3, ndf: 4 };
+
+  it('same losses and weights as one thread over 12 steps; the tensor count stays flat; regenerate is refused', async () => {
+    const local = tinySetup(7, gCfg, dCfg);
+    const remote = tinySetup(7, gCfg, dCfg);
+    await attachRemoteD(remote, tf.getBackend());
+    const batch = randomBatch(2, 32, 13);
+    const counts: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const a = await trainStep(local, batch, i);
+      const b = await trainStep(remote, batch, i);
+      expect(b).toEqual(a);
+      if (i > 0) counts.push(tf.memory().numTensors);
+    }
+    expect(new Set(counts).size).toBe(1);
+    expect(changed(await snapshot(remote.D), await snapshot(local.D))).toBe(0);
+    expect(changed(await snapshot(remote.G), await snapshot(local.G))).toBe(0);
+    expect(dOptimizer(remote).step).toBe(12);
+    const [sa, sb] = [await dOptimizer(local).stateTensors('D.'), await dOptimizer(remote).stateTensors('D.')];
+    expect(changed(sa, sb)).toBe(0);
+    tf.dispose([batch.cond, batch.real]);
+    disposeSetup(local);
+    disposeSetup(remote);
+    const regen = { ...tinySetup(8, gCfg, dCfg), discriminatorFake: 'regenerate' as const };
+    await expect(attachRemoteD(regen, tf.getBackend())).rejects.toThrow(/reuse/);
+    disposeSetup(regen);
+  }, 120_000);
 });
 
 describe('overfitting', () => {
