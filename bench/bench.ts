@@ -5,7 +5,9 @@
  * with depth log2(size) (the depth-8 paper network needs multiples of 256);
  * everything else is the paper network (ngf = ndf = 64). The train step is what
  * `ganon train` runs: on wasm and cpu the D step goes to a second thread
- * (src/train/d-thread.ts; `--no-d-thread` to time it on one). Peak RSS is this
+ * (src/train/d-thread.ts; `--no-d-thread` to time it on one), and the forward
+ * runs on two threads (src/pipeline/split-generator.ts; `--generator-threads 1`
+ * for one), as `ganon anonymize` does in one process. Peak RSS is this
  * process's (the D thread's memory is in it). Prints numbers only: nothing here
  * asserts a time.
  */
@@ -17,6 +19,7 @@ import { Params, referenceInit } from '../src/models/params.js';
 import { patchganSpecs } from '../src/models/patchgan.js';
 import { unetForward, unetSpecs, type UNetConfig } from '../src/models/unet.js';
 import { attachRemoteD, disposeSetup, makeSetup, trainStep } from '../src/train/step.js';
+import { canSplitUNet, startSplitGenerator } from '../src/pipeline/split-generator.js';
 
 const args = await yargs(hideBin(process.argv))
   .option('json', { type: 'boolean', default: false })
@@ -24,10 +27,12 @@ const args = await yargs(hideBin(process.argv))
   .option('runs', { type: 'number', default: 3, describe: 'timed runs per case (after 1 warm-up)' })
   .option('only', { type: 'string', array: true, describe: 'cases to run, e.g. train:256x1 forward:512' })
   .option('d-thread', { type: 'boolean', describe: 'train step: D step on a second thread (default: as ganon train, on for wasm/cpu)' })
+  .option('generator-threads', { type: 'number', choices: [1, 2], describe: 'forward: on 1 or 2 threads (default: as ganon anonymize in one process, 2 on wasm/cpu)' })
   .strict().help().parseAsync();
 
 const info = await initBackend(args.backend);
 const dThread = args.dThread ?? (info.name === 'wasm' || info.name === 'cpu');
+const splitForward = (args.generatorThreads ?? (info.name === 'wasm' || info.name === 'cpu' ? 2 : 1)) === 2;
 if (!args.json) console.error(backendLine(info));
 
 let peakRss = process.memoryUsage().rss;
@@ -68,16 +73,18 @@ async function forwardCase(size: number): Promise<number> {
   const g = gCfg(size);
   const p = new Params(unetSpecs(g), referenceInit(1));
   const x = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
+  const split = splitForward && canSplitUNet(g) ? await startSplitGenerator(p, g, info.name) : null;
   const times: number[] = [];
   for (let i = 0; i <= args.runs; i++) {
     const t0 = performance.now();
-    const y = unetForward(p, g, x, { training: false });
+    const y = split ? await split.forward(x) : unetForward(p, g, x, { training: false });
     await y.data();
     y.dispose();
     sampleRss();
     if (i > 0) times.push(performance.now() - t0);
   }
   x.dispose();
+  await split?.close();
   p.dispose();
   return median(times);
 }
@@ -102,5 +109,5 @@ for (const size of [256, 512]) {
   if (!args.json) console.error(`generator forward ${size}: ${generatorForwardMs[String(size)]} ms`);
 }
 clearInterval(timer);
-const result = { backend: info.name, dThread, trainStepMs, generatorForwardMs, peakRssMB: Math.round(peakRss / 2 ** 20), runs: args.runs, node: process.version };
+const result = { backend: info.name, dThread, generatorThreads: splitForward ? 2 : 1, trainStepMs, generatorForwardMs, peakRssMB: Math.round(peakRss / 2 ** 20), runs: args.runs, node: process.version };
 console.log(JSON.stringify(result, null, args.json ? 2 : 0));

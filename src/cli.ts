@@ -22,6 +22,7 @@ import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File, listInputs
 import { parseShard } from './pipeline/preprocess.js';
 import { defaultWorkers, runWorkers } from './util/workers.js';
 import { startPrepThread } from './pipeline/prep-thread.js';
+import { canSplitUNet, startSplitGenerator } from './pipeline/split-generator.js';
 import { statsCommand } from './eval/stats-command.js';
 import { embedCommand, embedHandler, identityCommand } from './eval/identity-command.js';
 import { attributesCommand } from './eval/attributes-command.js';
@@ -173,6 +174,7 @@ export function buildCli(argv: string[]) {
       .option('overwrite', { type: 'boolean', default: false, describe: 'redo files whose output exists' })
       .option('workers', { type: 'number', describe: 'processes, each with its own backend and a copy of the weights; outputs identical to one worker (default: one per core, at most one per file, on wasm/cpu; 1 on tensorflow, which uses every core itself)' })
       .option('batch', { type: 'number', describe: 'faces per generator call, across files (default 32 with tfjs-node-gpu, 2 on the native CPU backend, else 1); outputs do not depend on it' })
+      .option('generator-threads', { type: 'number', choices: [1, 2], describe: 'run each generator forward on 1 or 2 threads (layers split by channel; same output); default 2 on wasm/cpu when anonymize runs as one process' })
       .option('prep-thread', { type: 'boolean', describe: 'find faces (stages 1-5, wasm) on a second thread while the generator runs (default: on with the tensorflow backend and embedded landmarks); outputs do not depend on it' })
       .option('shard', { type: 'string', hidden: true, describe: 'process only files i/n (used by --workers)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
@@ -203,6 +205,10 @@ export function buildCli(argv: string[]) {
         sha = sha256File(generator.source);
         if (a.weightsSha256 && a.weightsSha256.toLowerCase() !== sha) throw new ToolkitError(`weights '${generator.source}' have sha256 ${sha}, not ${a.weightsSha256}`);
       }
+      if (generator && (a.generatorThreads ?? ((b.name === 'wasm' || b.name === 'cpu') && !a.shard ? 2 : 1)) === 2 && canSplitUNet(generator.cfg)) {
+        generator.split = await startSplitGenerator(generator.params, generator.cfg, b.name);
+        process.stderr.write('generator: each forward on 2 threads\n');
+      }
       const face = { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect };
       const usePrepThread = a.prepThread ?? (b.name === 'tensorflow' && a.landmarks === 'embedded');
       if (usePrepThread && a.landmarks !== 'embedded') throw new InputError('--prep-thread needs --landmarks embedded (MediaPipe runs in Chromium from the main thread)');
@@ -222,6 +228,7 @@ export function buildCli(argv: string[]) {
         print(a.json, summary, () => `${line}\nmanifest: ${a.out}/manifest.arrow`);
         if (summary.files > 0 && summary.succeededFiles === 0) process.exitCode = 3;
       } finally {
+        await generator?.split?.close();
         generator?.dispose();
         await prep?.close();
       }

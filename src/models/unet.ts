@@ -34,8 +34,8 @@ export interface UNetConfig {
 
 export const PAPER_UNET: UNetConfig = { inChannels: 3, outChannels: 3, ngf: 64, depth: 8, dropout: 0.5 };
 
-interface DownBlock { name: string; cin: number; cout: number; norm: boolean; dropout: boolean }
-interface UpBlock { name: string; cin: number; cout: number; dropout: boolean }
+export interface DownBlock { name: string; cin: number; cout: number; norm: boolean; dropout: boolean }
+export interface UpBlock { name: string; cin: number; cout: number; dropout: boolean }
 
 export function validateUNet(cfg: UNetConfig): void {
   if (!Number.isInteger(cfg.depth) || cfg.depth < 2 || cfg.depth > 10) throw new ConfigError(`model.depth must be an integer in [2, 10] (got ${cfg.depth})`);
@@ -70,6 +70,11 @@ function blocks(cfg: UNetConfig): { downs: DownBlock[]; ups: UpBlock[] } {
     });
   }
   return { downs, ups };
+}
+
+/** The down and up blocks (names, channels, norm, dropout) of a config. */
+export function unetLayers(cfg: UNetConfig): { downs: readonly DownBlock[]; ups: readonly UpBlock[] } {
+  return blocks(cfg);
 }
 
 /** Parameters in PyTorch state_dict order. */

@@ -6,11 +6,14 @@ import { readWeights } from '../io/weights.js';
 import { fromTorchMap, Params } from '../models/params.js';
 import { networks } from '../models/registry.js';
 import { checkUNetSize, unetForward, unetSpecs, type UNetConfig } from '../models/unet.js';
+import type { SplitGenerator } from './split-generator.js';
 
 export interface Generator {
   cfg: UNetConfig;
   params: Params;
   source: string;
+  /** One image at a time on two threads (src/pipeline/split-generator.ts); same output. */
+  split?: SplitGenerator;
   dispose(): void;
 }
 
@@ -33,6 +36,17 @@ export async function generateFaces(g: Generator, conditions: RgbImage[]): Promi
   const px = w * h * 3;
   const data = new Float32Array(conditions.length * px);
   conditions.forEach((c, i) => toUnitRange(c.data, data, i * px));
+  if (g.split) {
+    const out: RgbImage[] = [];
+    for (let i = 0; i < conditions.length; i++) {
+      const x = tf.tensor4d(data.subarray(i * px, (i + 1) * px), [1, h, w, 3]);
+      const y = await g.split.forward(x);
+      const d = await y.data();
+      tf.dispose([x, y]);
+      out.push({ width: w, height: h, data: fromUnitRange(d as Float32Array) });
+    }
+    return out;
+  }
   const x = tf.tensor4d(data, [conditions.length, h, w, 3]);
   const y = unetForward(g.params, g.cfg, x, { training: false });
   const out = await y.data();

@@ -33,7 +33,8 @@ serveRequests(parentPort!, async (msg) => {
       const loss = dStep(setup, { real: real!, cond: cond! }, fake!);
       const value = (await loss.data())[0]!;
       tf.dispose([fake!, real!, cond!, loss]);
-      const params = D!.specs.map((s) => D!.get(s.name).dataSync() as Float32Array);
+      // copies: the cpu backend's dataSync returns the variable's storage, which a transfer would detach
+      const params = D!.specs.map((s) => (D!.get(s.name).dataSync() as Float32Array).slice());
       return [{ loss: value, params }, params.map((p) => p.buffer as ArrayBuffer)];
     }
     case 'state':

@@ -96,6 +96,12 @@ describe('anonymize (crop mode)', () => {
     const ok = await ganon(['anonymize', ASTRONAUT, '--out', join(dir, 'o3'), '--weights', WEIGHTS, '--image-size', '64']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^1 files, 1 faces, 0 skipped, 0 errors/m);
+    // one process on wasm: each forward on two threads by default; the same bytes as on one
+    expect(ok.stderr).toContain('generator: each forward on 2 threads');
+    const one = await ganon(['anonymize', ASTRONAUT, '--out', join(dir, 'o4'), '--weights', WEIGHTS, '--image-size', '64', '--generator-threads', '1']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).not.toContain('2 threads');
+    expect(readFileSync(join(dir, 'o4', '0_astronaut.png')).equals(readFileSync(join(dir, 'o3', '0_astronaut.png')))).toBe(true);
   });
 });
 

@@ -1,0 +1,55 @@
+/**
+ * The generator's peer thread (src/pipeline/split-generator.ts): its own TF.js
+ * engine and the second half of every layer's weights; for each forward it
+ * runs part 1 of src/models/unet-split.ts, swapping halves with the main thread.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { parentPort } from 'node:worker_threads';
+import { initBackend } from '../backend/index.js';
+import type { TensorMap } from '../io/safetensors.js';
+import { fromTorchMap, Params } from '../models/params.js';
+import { splitUNetWeights, unetForwardSplit, type SplitWeights } from '../models/unet-split.js';
+import { unetSpecs, type UNetConfig } from '../models/unet.js';
+
+const port = parentPort!;
+let cfg: UNetConfig | null = null;
+let w1: SplitWeights | null = null;
+const inbox = new Map<string, Float32Array>();
+const waiting = new Map<string, (d: Float32Array) => void>();
+let chain = Promise.resolve();
+
+port.on('message', (m: { type: string; id?: number; step?: number; data?: Float32Array; backend?: string; cfg?: UNetConfig; weights?: TensorMap; x?: Float32Array; shape?: number[] }) => {
+  if (m.type === 'half') {
+    const key = `${m.id}:${m.step}`;
+    const w = waiting.get(key);
+    if (w) { waiting.delete(key); w(m.data!); } else inbox.set(key, m.data!);
+    return;
+  }
+  chain = chain.then(async () => {
+    try {
+      if (m.type === 'init') {
+        await initBackend(m.backend!);
+        cfg = m.cfg!;
+        const p = new Params(unetSpecs(cfg), fromTorchMap(m.weights!, 'main thread'));
+        w1 = splitUNetWeights(p, cfg, 1);
+        p.dispose();
+        port.postMessage({ type: 'ready' });
+      } else if (m.type === 'forward') {
+        const id = m.id!;
+        const x = tf.tensor4d(m.x!, m.shape as [number, number, number, number]);
+        await unetForwardSplit(w1!, cfg!, x, {
+          exchange(step, mine) {
+            port.postMessage({ type: 'half', id, step, data: mine }, [mine.buffer as ArrayBuffer]);
+            const key = `${id}:${step}`;
+            const got = inbox.get(key);
+            if (got) { inbox.delete(key); return Promise.resolve(got); }
+            return new Promise((resolve) => waiting.set(key, resolve));
+          },
+        });
+        x.dispose();
+      }
+    } catch (e) {
+      port.postMessage({ type: 'error', message: (e as Error).message });
+    }
+  });
+});
