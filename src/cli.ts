@@ -22,7 +22,7 @@ import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File, listInputs
 import { parseShard } from './pipeline/preprocess.js';
 import { defaultWorkers, runWorkers } from './util/workers.js';
 import { startPrepThread } from './pipeline/prep-thread.js';
-import { canSplitUNet, startSplitGenerator } from './pipeline/split-generator.js';
+import { canSplitUNet, spawnSplitPeer } from './pipeline/split-generator.js';
 import { statsCommand } from './eval/stats-command.js';
 import { embedCommand, embedHandler, identityCommand } from './eval/identity-command.js';
 import { attributesCommand } from './eval/attributes-command.js';
@@ -199,15 +199,24 @@ export function buildCli(argv: string[]) {
       }
       let generator: ReturnType<typeof loadGenerator> | undefined;
       let sha: string | undefined;
-      if (method.kind === 'ganonymization') {
-        if (!a.weights) throw new ToolkitError('--weights is required for --method ganonymization (a generator checkpoint; see README)');
-        generator = loadGenerator(a.weights);
-        sha = sha256File(generator.source);
-        if (a.weightsSha256 && a.weightsSha256.toLowerCase() !== sha) throw new ToolkitError(`weights '${generator.source}' have sha256 ${sha}, not ${a.weightsSha256}`);
-      }
-      if (generator && (a.generatorThreads ?? ((b.name === 'wasm' || b.name === 'cpu') && !a.shard ? 2 : 1)) === 2 && canSplitUNet(generator.cfg)) {
-        generator.split = await startSplitGenerator(generator.params, generator.cfg, b.name);
-        process.stderr.write('generator: each forward on 2 threads\n');
+      // the generator's peer thread starts loading its engine while this thread reads the weights
+      const wantSplit = method.kind === 'ganonymization' && (a.generatorThreads ?? ((b.name === 'wasm' || b.name === 'cpu') && !a.shard ? 2 : 1)) === 2;
+      const peer = wantSplit ? spawnSplitPeer(b.name) : null;
+      try {
+        if (method.kind === 'ganonymization') {
+          if (!a.weights) throw new ToolkitError('--weights is required for --method ganonymization (a generator checkpoint; see README)');
+          generator = loadGenerator(a.weights);
+          sha = sha256File(generator.source);
+          if (a.weightsSha256 && a.weightsSha256.toLowerCase() !== sha) throw new ToolkitError(`weights '${generator.source}' have sha256 ${sha}, not ${a.weightsSha256}`);
+        }
+        if (peer && generator && canSplitUNet(generator.cfg)) {
+          generator.split = await peer.attach(generator.params, generator.cfg);
+          process.stderr.write('generator: each forward on 2 threads\n');
+        } else await peer?.close();
+      } catch (e) {
+        await peer?.close();
+        generator?.dispose();
+        throw e;
       }
       const face = { size: a.imageSize, margin: a.margin, detect: DEFAULT_FACE_OPTIONS.detect };
       const usePrepThread = a.prepThread ?? (b.name === 'tensorflow' && a.landmarks === 'embedded');

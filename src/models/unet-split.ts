@@ -36,6 +36,25 @@ export function canSplitUNet(cfg: UNetConfig): boolean {
   return [...downs, ...ups].every((l) => l.cout % 2 === 0);
 }
 
+/** A part's slices as plain arrays (to move to another thread) and back. */
+export interface SplitWeightData { part: 0 | 1; tensors: { shape: number[]; data: Float32Array }[] }
+
+export async function splitWeightData(w: SplitWeights): Promise<SplitWeightData> {
+  const all = [...w.downs, ...w.ups, ...(w.final ? [w.final.w, w.final.b] : [])];
+  return { part: w.part, tensors: await Promise.all(all.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array }))) };
+}
+
+export function splitWeightsFrom(d: SplitWeightData, cfg: UNetConfig): SplitWeights {
+  const { downs, ups } = unetLayers(cfg);
+  const ts = d.tensors.map((t) => tf.tensor(t.data, t.shape));
+  const w = {
+    downs: ts.slice(0, downs.length) as tf.Tensor4D[],
+    ups: ts.slice(downs.length, downs.length + ups.length) as tf.Tensor4D[],
+    final: d.part === 0 ? { w: ts[downs.length + ups.length] as tf.Tensor4D, b: ts[downs.length + ups.length + 1] as tf.Tensor1D } : null,
+  };
+  return { part: d.part, ...w, dispose: () => tf.dispose(ts) };
+}
+
 /** The output-channel half `part` of every layer's weights. */
 export function splitUNetWeights(p: Params, cfg: UNetConfig, part: 0 | 1): SplitWeights {
   if (!canSplitUNet(cfg)) throw new InputError('this generator has a layer with an odd channel count: it cannot be split in two');

@@ -109,22 +109,29 @@ export function toMediaPipeOrder(mesh: number[][]): Float32Array {
   return out;
 }
 
-/** All faces in an RGB image with their 478-point meshes. */
-export async function detectFaces(img: RgbImage, cfg: DetectConfig = DEFAULT_DETECT): Promise<DetectedFace[]> {
+/**
+ * Human's detect() on an RGB image, with or without the mesh and iris (Human merges each
+ * call's config into its own for good, so both are said every time).
+ */
+async function humanFaces(img: RgbImage, cfg: DetectConfig, mesh: boolean): Promise<HumanFace[]> {
   const human = await getHuman(cfg);
   const input = tf.tidy(() => tf.expandDims(tf.tensor3d(img.data, [img.height, img.width, 3], 'int32'), 0));
   try {
-    // Human merges each call's config into its own for good: say mesh and iris every time
     const res = await human.detect(input, {
-      face: { detector: { maxDetected: cfg.maxFaces, minConfidence: cfg.minScore }, mesh: { enabled: true }, iris: { enabled: true } },
+      face: { detector: { maxDetected: cfg.maxFaces, minConfidence: cfg.minScore }, mesh: { enabled: mesh }, iris: { enabled: mesh } },
     });
     if (res.error) throw new Error(`face detection failed: ${res.error}`);
-    return res.face
-      .filter((f) => f.mesh.length === NUM_LANDMARKS && f.boxScore >= cfg.minScore)
-      .map((f) => ({ box: f.box.slice(0, 4) as [number, number, number, number], score: f.boxScore, mesh: toMediaPipeOrder(f.mesh) }));
+    return res.face.filter((f) => f.boxScore >= cfg.minScore);
   } finally {
     input.dispose();
   }
+}
+
+/** All faces in an RGB image with their 478-point meshes. */
+export async function detectFaces(img: RgbImage, cfg: DetectConfig = DEFAULT_DETECT): Promise<DetectedFace[]> {
+  return (await humanFaces(img, cfg, true))
+    .filter((f) => f.mesh.length === NUM_LANDMARKS)
+    .map((f) => ({ box: f.box.slice(0, 4) as [number, number, number, number], score: f.boxScore, mesh: toMediaPipeOrder(f.mesh) }));
 }
 
 /**
@@ -133,23 +140,13 @@ export async function detectFaces(img: RgbImage, cfg: DetectConfig = DEFAULT_DET
  * the mesh is then run once, on the aligned crop.
  */
 export async function detectBoxes(img: RgbImage, cfg: DetectConfig = DEFAULT_DETECT): Promise<DetectedBox[]> {
-  const human = await getHuman(cfg);
-  const input = tf.tidy(() => tf.expandDims(tf.tensor3d(img.data, [img.height, img.width, 3], 'int32'), 0));
-  try {
-    const res = await human.detect(input, {
-      face: { detector: { maxDetected: cfg.maxFaces, minConfidence: cfg.minScore }, mesh: { enabled: false }, iris: { enabled: false } },
-    });
-    if (res.error) throw new Error(`face detection failed: ${res.error}`);
-    // without the mesh Human returns BlazeFace's 6 keypoints: right eye, left eye, nose, mouth, right ear, left ear
-    return res.face
-      .filter((f) => f.mesh.length >= 2 && f.boxScore >= cfg.minScore)
-      .map((f) => ({
-        box: f.box.slice(0, 4) as [number, number, number, number],
-        score: f.boxScore,
-        rightEye: [f.mesh[0]![0]!, f.mesh[0]![1]!],
-        leftEye: [f.mesh[1]![0]!, f.mesh[1]![1]!],
-      }));
-  } finally {
-    input.dispose();
-  }
+  // without the mesh Human returns BlazeFace's 6 keypoints: right eye, left eye, nose, mouth, right ear, left ear
+  return (await humanFaces(img, cfg, false))
+    .filter((f) => f.mesh.length >= 2)
+    .map((f) => ({
+      box: f.box.slice(0, 4) as [number, number, number, number],
+      score: f.boxScore,
+      rightEye: [f.mesh[0]![0]!, f.mesh[0]![1]!],
+      leftEye: [f.mesh[1]![0]!, f.mesh[1]![1]!],
+    }));
 }

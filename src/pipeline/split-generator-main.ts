@@ -6,10 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parentPort } from 'node:worker_threads';
 import { initBackend } from '../backend/index.js';
-import type { TensorMap } from '../io/safetensors.js';
-import { fromTorchMap, Params } from '../models/params.js';
-import { splitUNetWeights, unetForwardSplit, type SplitWeights } from '../models/unet-split.js';
-import { unetSpecs, type UNetConfig } from '../models/unet.js';
+import { splitWeightsFrom, unetForwardSplit, type SplitWeightData, type SplitWeights } from '../models/unet-split.js';
+import type { UNetConfig } from '../models/unet.js';
 
 const port = parentPort!;
 let cfg: UNetConfig | null = null;
@@ -18,7 +16,7 @@ const inbox = new Map<string, Float32Array>();
 const waiting = new Map<string, (d: Float32Array) => void>();
 let chain = Promise.resolve();
 
-port.on('message', (m: { type: string; id?: number; step?: number; data?: Float32Array; backend?: string; cfg?: UNetConfig; weights?: TensorMap; x?: Float32Array; shape?: number[] }) => {
+port.on('message', (m: { type: string; id?: number; step?: number; data?: Float32Array; backend?: string; cfg?: UNetConfig; half?: SplitWeightData; x?: Float32Array; shape?: number[] }) => {
   if (m.type === 'half') {
     const key = `${m.id}:${m.step}`;
     const w = waiting.get(key);
@@ -29,10 +27,10 @@ port.on('message', (m: { type: string; id?: number; step?: number; data?: Float3
     try {
       if (m.type === 'init') {
         await initBackend(m.backend!);
+      } else if (m.type === 'weights') {
         cfg = m.cfg!;
-        const p = new Params(unetSpecs(cfg), fromTorchMap(m.weights!, 'main thread'));
-        w1 = splitUNetWeights(p, cfg, 1);
-        p.dispose();
+        w1?.dispose();
+        w1 = splitWeightsFrom(m.half!, cfg);
         port.postMessage({ type: 'ready' });
       } else if (m.type === 'forward') {
         const id = m.id!;

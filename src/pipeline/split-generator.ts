@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Worker } from 'node:worker_threads';
-import { canSplitUNet, splitUNetWeights, unetForwardSplit, type HalfExchange } from '../models/unet-split.js';
+import { canSplitUNet, splitUNetWeights, splitWeightData, unetForwardSplit, type HalfExchange } from '../models/unet-split.js';
 import type { Params } from '../models/params.js';
 import type { UNetConfig } from '../models/unet.js';
 
@@ -24,9 +24,28 @@ const ENTRY = new URL('./split-generator.mjs', import.meta.url);
 
 export { canSplitUNet };
 
-/** Starts the peer thread with a copy of the weights (about 1-2 s plus the copy). */
-export async function startSplitGenerator(p: Params, cfg: UNetConfig, backend: string): Promise<SplitGenerator> {
+/**
+ * Starts the peer thread (its engine loads while the caller loads the weights): `attach`
+ * then sends it its half of the weights, in TF layout (no permutation on either side).
+ */
+export function spawnSplitPeer(backend: string): { attach(p: Params, cfg: UNetConfig): Promise<SplitGenerator>; close(): Promise<void> } {
   const worker = new Worker(ENTRY);
+  worker.postMessage({ type: 'init', backend });
+  return {
+    attach: (p, cfg) => attachPeer(worker, p, cfg),
+    async close() {
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    },
+  };
+}
+
+/** Starts the peer thread with its half of the weights (about 1-2 s). */
+export async function startSplitGenerator(p: Params, cfg: UNetConfig, backend: string): Promise<SplitGenerator> {
+  return spawnSplitPeer(backend).attach(p, cfg);
+}
+
+async function attachPeer(worker: Worker, p: Params, cfg: UNetConfig): Promise<SplitGenerator> {
   const inbox = new Map<string, Float32Array>();
   const waiting = new Map<string, (d: Float32Array) => void>();
   let failure: ((e: Error) => void) | null = null;
@@ -47,7 +66,10 @@ export async function startSplitGenerator(p: Params, cfg: UNetConfig, backend: s
   });
   worker.on('error', (e) => fail(e.message));
   worker.on('exit', (code) => fail(`exited (code ${code})`));
-  worker.postMessage({ type: 'init', backend, cfg, weights: await p.toTorch() });
+  const w1 = splitUNetWeights(p, cfg, 1);
+  const half = await splitWeightData(w1);
+  w1.dispose();
+  worker.postMessage({ type: 'weights', cfg, half }, half.tensors.map((t) => t.data.buffer as ArrayBuffer));
   const r = await readyP;
   if (r) {
     await worker.terminate();
