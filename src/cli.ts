@@ -18,7 +18,7 @@ import { LANDMARK_CLI_OPTIONS, withLandmarker } from './pipeline/landmarks.js';
 import { generateFaces, loadGenerator } from './pipeline/generate.js';
 import { parseLandmarksJson, landmarksToJson } from './pipeline/points.js';
 import { renderLandmarks } from './pipeline/render.js';
-import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File, listInputs } from './pipeline/anonymize.js';
+import { anonymize, mergeAnonymizeManifests, parseMethod, sha256File, listInputs, writeManifestJson } from './pipeline/anonymize.js';
 import { parseShard } from './pipeline/preprocess.js';
 import { defaultWorkers, runWorkers } from './util/workers.js';
 import { startPrepThread } from './pipeline/prep-thread.js';
@@ -172,6 +172,7 @@ export function buildCli(argv: string[]) {
       .option('margin', { type: 'number', default: 0, describe: 'extra margin around each face box' })
       .option('no-face', { type: 'string', choices: ['skip', 'average', 'error'], default: 'skip', describe: 'images without a face: skip, write the generator\'s average face, or count as an error' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'redo files whose output exists' })
+      .option('manifest-json', { type: 'boolean', default: false, describe: 'also write OUT/manifest.json (the rows of manifest.arrow as JSON)' })
       .option('workers', { type: 'number', describe: 'processes, each with its own backend and a copy of the weights; outputs identical to one worker (default: one per core, at most one per file, on wasm/cpu; 1 on tensorflow, which uses every core itself)' })
       .option('batch', { type: 'number', describe: 'faces per generator call, across files (default 32 with tfjs-node-gpu, 2 on the native CPU backend, else 1); outputs do not depend on it' })
       .option('generator-threads', { type: 'number', choices: [1, 2], describe: 'run each generator forward on 1 or 2 threads (layers split by channel; same output); default 2 on wasm/cpu when anonymize runs as one process' })
@@ -192,6 +193,7 @@ export function buildCli(argv: string[]) {
         const sums = outs.map((o) => JSON.parse(o.stdout) as Record<string, number>);
         const total = (k: string) => sums.reduce((t, x) => t + (x[k] ?? 0), 0);
         await mergeAnonymizeManifests(a.out, workers);
+        if (a.manifestJson) await writeManifestJson(a.out);
         const summary = { files: total('files'), faces: total('faces'), skipped: total('skipped'), errors: total('errors'), noFace: total('noFace'), succeededFiles: total('succeededFiles') };
         print(a.json, summary, () => `${summary.files} files, ${summary.faces} faces, ${summary.skipped} skipped, ${summary.errors} errors, ${summary.noFace} without a face (${workers} workers)\nmanifest: ${a.out}/manifest.arrow`);
         if (summary.files > 0 && summary.succeededFiles === 0) process.exitCode = 3;
@@ -233,6 +235,7 @@ export function buildCli(argv: string[]) {
           for (const r of rows) if (r.status === 'error' || r.status === 'no_face') process.stderr.write(`${r.status}: ${r.input}: ${r.message}\n`);
           process.stderr.write(`[${done}/${total}] ${rows[0]?.input ?? ''}\n`);
         }), (l) => process.stderr.write(`${l}\n`));
+        if (a.manifestJson && !a.shard) await writeManifestJson(a.out);
         const line = `${summary.files} files, ${summary.faces} faces, ${summary.skipped} skipped, ${summary.errors} errors, ${summary.noFace} without a face`;
         print(a.json, summary, () => `${line}\nmanifest: ${a.out}/manifest.arrow`);
         if (summary.files > 0 && summary.succeededFiles === 0) process.exitCode = 3;

@@ -421,6 +421,17 @@ export function manifestName(shard?: { index: number; count: number }): string {
   return shard ? `manifest.shard-${shard.index}-of-${shard.count}.arrow` : 'manifest.arrow';
 }
 
+/**
+ * `--manifest-json`: DIR/manifest.json, the rows of DIR/manifest.arrow as a JSON array of objects
+ * (the same columns and values), written atomically. Returns its path.
+ */
+export async function writeManifestJson(outDir: string): Promise<string> {
+  const rows = [...tableFromIPC(readFileSync(join(outDir, 'manifest.arrow')))].map((r) => r.toJSON());
+  const target = join(outDir, 'manifest.json');
+  await writeFileAtomic(target, Buffer.from(`${JSON.stringify(rows, null, 1)}\n`));
+  return target;
+}
+
 /** Joins the shard manifests of a `--workers` run into manifest.arrow (rows in input order) and removes them. */
 export async function mergeAnonymizeManifests(outDir: string, count: number): Promise<number> {
   const tables = Array.from({ length: count }, (_, i) => join(outDir, manifestName({ index: i, count })))

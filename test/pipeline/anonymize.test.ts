@@ -103,6 +103,28 @@ describe('anonymize (crop mode)', () => {
     expect(one.stderr).not.toContain('2 threads');
     expect(readFileSync(join(dir, 'o4', '0_astronaut.png')).equals(readFileSync(join(dir, 'o3', '0_astronaut.png')))).toBe(true);
   });
+
+  it('CLI --manifest-json writes the manifest\'s rows as JSON too (one process and two workers)', async () => {
+    const dir = tmp();
+    const input = join(dir, 'in');
+    mkdirSync(input);
+    copyFileSync(ASTRONAUT, join(input, 'a.png'));
+    writeFileSync(join(input, 'bad.png'), 'nope');
+    for (const w of ['1', '2']) {
+      const out = join(dir, `out${w}`);
+      const r = await ganon(['anonymize', input, '--out', out, '--method', 'pixelate:8', '--workers', w, '--manifest-json']);
+      expect(r.code, r.stderr).toBe(0);
+      const json = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Record<string, unknown>[];
+      const arrow = [...tableFromIPC(readFileSync(join(out, 'manifest.arrow')))].map((x) => x.toJSON());
+      expect(json).toHaveLength(2);
+      expect(json).toEqual(JSON.parse(JSON.stringify(arrow)));
+      expect(json.map((x) => x.status).sort()).toEqual(['error', 'ok']);
+      expect(json.find((x) => x.status === 'ok')).toMatchObject({ method: 'pixelate:8', face_index: 0, output: join(out, '0_a.png') });
+    }
+    const none = await ganon(['anonymize', input, '--out', join(dir, 'out3'), '--method', 'mask']);
+    expect(none.code).toBe(0);
+    expect(existsSync(join(dir, 'out3', 'manifest.json'))).toBe(false);
+  });
 });
 
 describe('anonymize --workers', () => {
