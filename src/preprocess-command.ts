@@ -34,6 +34,7 @@ export function preprocessCommand(y: Argv) {
     .option('seed', { type: 'number', default: 42, describe: 'seed for subject-level validation splits' })
     .option('val-fraction', { type: 'number', default: 0.2, describe: 'share of subjects held out where the dataset has no split' })
     .option('segment', { type: 'boolean', default: false, describe: 'zero the background outside the head (the paper does this for training data)' })
+    .option('write-landmark-images', { type: 'boolean', default: false, describe: 'also write OUT/landmarks/<id>.png, the rendered landmark image (training renders them from the manifest otherwise)' })
     .option('workers', { type: 'number', describe: 'child processes, each on a shard with its own backend (default on wasm/cpu: one per core, at most one per 32 files, as each costs ~3 s to start; 1 on tensorflow)' })
     .option('shard', { type: 'string', describe: 'process only shard i/n' })
     .option('backend', { type: 'string', choices: BACKEND_NAMES })
@@ -43,7 +44,7 @@ export function preprocessCommand(y: Argv) {
 
 export async function preprocessHandler(a: {
   dataset?: string; input?: string; out?: string; imageSize: number; margin: number; minScore: number; maxPixels: number;
-  seed: number; valFraction: number; workers?: number; segment: boolean; shard?: string; backend?: string; json: boolean; _: (string | number)[];
+  seed: number; valFraction: number; workers?: number; segment: boolean; writeLandmarkImages: boolean; shard?: string; backend?: string; json: boolean; _: (string | number)[];
   landmarks: string; mediapipeModel?: string;
 }): Promise<void> {
   if (!a.dataset || !a.input || !a.out) throw new ConfigError('preprocess needs --dataset, --input and --out (or: ganon preprocess merge SHARD... --out DIR)');
@@ -55,7 +56,7 @@ export async function preprocessHandler(a: {
   if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`--workers must be a positive integer (got ${a.workers})`);
   if (workers > 1) {
     const pass = ['--dataset', a.dataset, '--input', a.input, '--image-size', String(a.imageSize), '--margin', String(a.margin),
-      ...(a.segment ? ['--segment'] : []), '--min-score', String(a.minScore), '--max-pixels', String(a.maxPixels), '--seed', String(a.seed), '--val-fraction', String(a.valFraction),
+      ...(a.segment ? ['--segment'] : []), ...(a.writeLandmarkImages ? ['--write-landmark-images'] : []), '--min-score', String(a.minScore), '--max-pixels', String(a.maxPixels), '--seed', String(a.seed), '--val-fraction', String(a.valFraction),
       ...(a.backend ? ['--backend', a.backend] : []), '--landmarks', a.landmarks, ...(a.mediapipeModel ? ['--mediapipe-model', a.mediapipeModel] : [])];
     const dirs = Array.from({ length: workers }, (_, i) => join(a.out!, '.shards', String(i)));
     process.stderr.write(`${workers} worker processes\n`);
@@ -69,7 +70,7 @@ export async function preprocessHandler(a: {
   const detect = { ...DEFAULT_FACE_OPTIONS.detect, minScore: a.minScore };
   const summary = await withLandmarker(a.landmarks, { detect, mediapipeModel: a.mediapipeModel }, (landmarker) => preprocessItems(items, a.out!, {
     face: { size: a.imageSize, margin: a.margin, detect, landmarker },
-    shard, flushEvery: 25, maxPixels: a.maxPixels, segment: a.segment,
+    shard, flushEvery: 25, maxPixels: a.maxPixels, segment: a.segment, writeLandmarkImages: a.writeLandmarkImages,
   }, (done, total, rows) => {
     for (const r of rows) if (r.status === 'error') process.stderr.write(`error: ${r.source}: ${r.message}\n`);
     progress.update(done, '');

@@ -3,6 +3,7 @@
  * letterbox, landmarks) into the layout training and evaluation read:
  *   OUT/manifest.arrow   one row per face (or per file without a face / with an error)
  *   OUT/faces/<id>.png   the S x S aligned face
+ *   OUT/landmarks/<id>.png  (--write-landmark-images) its rendered landmark image
  * Resumable: sources that already have rows are skipped; the manifest is
  * rewritten atomically every `flushEvery` files, so a killed run loses at most
  * the files since the last flush (their faces are rewritten under the same ids)
@@ -18,6 +19,7 @@ import { readManifest, writeManifest, type ManifestRow } from '../io/manifest.js
 import type { DatasetItem } from './datasets/types.js';
 import { extractFaces, type FaceOptions } from './faces.js';
 import { segmentFace } from './segment.js';
+import { renderLandmarks } from './render.js';
 
 export interface PreprocessOptions {
   face: FaceOptions;
@@ -28,6 +30,8 @@ export interface PreprocessOptions {
   maxPixels: number;
   /** Zero the background outside the head (training data, as the paper; src/pipeline/segment.ts). */
   segment?: boolean;
+  /** Also write OUT/landmarks/<id>.png, the rendered landmark image (all black for a face without points). */
+  writeLandmarkImages?: boolean;
 }
 
 export interface PreprocessSummary { files: number; done: number; skipped: number; faces: number; noFace: number; errors: number }
@@ -55,6 +59,7 @@ export function parseShard(text: string): { index: number; count: number } {
 
 export async function preprocessItems(items: DatasetItem[], outDir: string, opts: PreprocessOptions, onFile?: (done: number, total: number, rows: ManifestRow[]) => void): Promise<PreprocessSummary> {
   mkdirSync(join(outDir, 'faces'), { recursive: true });
+  if (opts.writeLandmarkImages) mkdirSync(join(outDir, 'landmarks'), { recursive: true });
   const manifestPath = join(outDir, 'manifest.arrow');
   const rows: ManifestRow[] = existsSync(manifestPath) ? readManifest(manifestPath) : [];
   const seen = new Set(rows.map((r) => r.source));
@@ -99,6 +104,7 @@ async function processItem(item: DatasetItem, outDir: string, opts: PreprocessOp
       const id = faceId(item.source, f.faceIndex);
       const image = opts.segment ? (await segmentFace(f.image, f.landmarks)).image : f.image;
       await writePng(join(outDir, 'faces', `${id}.png`), image);
+      if (opts.writeLandmarkImages) await writePng(join(outDir, 'landmarks', `${id}.png`), renderLandmarks(f.landmarks ?? new Float32Array(0), image.width));
       out.push({
         ...base, id, faceIndex: f.faceIndex, box: f.box, angle: f.angle, score: f.score, landmarks: f.landmarks,
         status: 'ok', message: f.landmarks === null ? 'no mesh on the crop' : f.landmarkSource === 'original' ? 'landmarks mapped from the full image' : '',
@@ -123,9 +129,11 @@ export async function mergeShards(shardDirs: string[], outDir: string): Promise<
       if (byId.has(r.id)) continue;
       byId.set(r.id, r);
       if (r.status !== 'ok') continue;
-      const src = join(dir, 'faces', `${r.id}.png`);
-      const dst = join(outDir, 'faces', `${r.id}.png`);
-      if (!existsSync(dst)) {
+      for (const sub of ['faces', 'landmarks']) {
+        const src = join(dir, sub, `${r.id}.png`);
+        const dst = join(outDir, sub, `${r.id}.png`);
+        if (existsSync(dst) || !existsSync(src)) continue;
+        mkdirSync(join(outDir, sub), { recursive: true });
         try {
           linkSync(src, dst);
         } catch {

@@ -3,7 +3,7 @@
  * file gets a row, the run goes on), resume, shards + merge == one run, and
  * training reads the result.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,6 +14,7 @@ import { getDataset } from '../../src/pipeline/datasets/index.js';
 import { mergeShards, preprocessItems, type PreprocessOptions } from '../../src/pipeline/preprocess.js';
 import { train } from '../../src/train/loop.js';
 import { repoRoot } from '../helpers/cli.js';
+import { renderLandmarks } from '../../src/pipeline/render.js';
 import { makeCorpus } from '../helpers/corpus.js';
 
 const ASTRONAUT = `${repoRoot}test/.cache/astronaut.png`;
@@ -94,6 +95,28 @@ describe('preprocess', () => {
       else expect(b[i]).toBe(a[i]); // kept pixels are unchanged
     }
     expect(zeroed / b.length).toBeGreaterThan(0.05);
+  });
+
+  it('--write-landmark-images writes the rendered landmark image of each face, also through shards + merge', async () => {
+    const items = getDataset('folder').list(join(corpus, 'good'), { seed: 1, valFraction: 0.2 }).slice(0, 2);
+    const out = tmp();
+    await preprocessItems(items, out, { ...OPTS, writeLandmarkImages: true });
+    const rows = readManifest(join(out, 'manifest.arrow')).filter((r) => r.status === 'ok');
+    expect(rows.length).toBe(2);
+    for (const r of rows) {
+      const png = await sharp(join(out, 'landmarks', `${r.id}.png`)).raw().toBuffer({ resolveWithObject: true });
+      expect([png.info.width, png.info.height]).toEqual([64, 64]);
+      expect(Buffer.from(png.data).equals(Buffer.from(renderLandmarks(r.landmarks!, 64).data))).toBe(true);
+      expect(png.data.some((v) => v === 224)).toBe(true);
+    }
+    const plain = tmp();
+    await preprocessItems(items, plain, OPTS);
+    expect(existsSync(join(plain, 'landmarks'))).toBe(false);
+    const [s0, s1, merged] = [tmp(), tmp(), tmp()];
+    await preprocessItems(items, s0, { ...OPTS, writeLandmarkImages: true, shard: { index: 0, count: 2 } });
+    await preprocessItems(items, s1, { ...OPTS, writeLandmarkImages: true, shard: { index: 1, count: 2 } });
+    await mergeShards([s0, s1], merged);
+    expect(readdirSync(join(merged, 'landmarks')).sort()).toEqual(readdirSync(join(out, 'landmarks')).sort());
   });
 
   it('ganon train reads the output', async () => {
