@@ -37,7 +37,7 @@ export function preprocessCommand(y: Argv) {
     .option('write-landmark-images', { type: 'boolean', default: false, describe: 'also write OUT/landmarks/<id>.png, the rendered landmark image (training renders them from the manifest otherwise)' })
     .option('workers', { type: 'number', describe: 'child processes, each on a shard with its own backend (default on wasm/cpu: one per core, at most one per 32 files, as each costs ~3 s to start; 1 on tensorflow)' })
     .option('shard', { type: 'string', describe: 'process only shard i/n' })
-    .option('backend', { type: 'string', choices: BACKEND_NAMES })
+    .option('backend', { type: 'string', choices: BACKEND_NAMES, describe: "default wasm, also where the native backend is built: the small face models run faster there (libtensorflow costs ~0.3 ms per op), and --workers uses the cores" })
     .options(LANDMARK_CLI_OPTIONS)
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' });
 }
@@ -50,7 +50,8 @@ export async function preprocessHandler(a: {
   if (!a.dataset || !a.input || !a.out) throw new ConfigError('preprocess needs --dataset, --input and --out (or: ganon preprocess merge SHARD... --out DIR)');
   const reader = getDataset(a.dataset);
   const items = reader.list(a.input, { seed: a.seed, valFraction: a.valFraction });
-  const b = await initBackend(a.backend);
+  // wasm unless asked: Human's small models are faster on wasm than on libtensorflow (docs/performance.md)
+  const b = await initBackend(a.backend ?? process.env.GANON_BACKEND ?? 'wasm');
   if (!a.shard) process.stderr.write(`${backendLine(b)}\n`);
   const workers = a.shard ? 1 : a.workers ?? defaultWorkers(b.name, Math.floor(items.length / 32));
   if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`--workers must be a positive integer (got ${a.workers})`);
