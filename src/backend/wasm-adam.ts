@@ -20,7 +20,7 @@
  * Scalars are rounded to float32 as tf.scalar rounds them. test/backend/wasm-adam.test.ts
  * checks bit equality with the op formulation on wasm and on cpu, for both paths.
  */
-import { getKernel, registerKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, registerKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './wasm-simd.js';
 import { callWasm, type WasmBackendLike as BaseWasmBackend } from './wasm-call.js';
 
@@ -75,16 +75,10 @@ export const fusedAdam: KernelFunc = ({ inputs, backend, attrs }) => {
   const n = p.shape.reduce((x, y) => x * y, 1);
   const simd = useSimd ? simdKernels(b) : null;
   if (simd !== null) return simdAdam(b, simd, p, g, m, v, n, a);
+  const c = adamConstants(a);
   const scalar = (x: number) => b.makeOutput([], 'float32', undefined, Float32Array.of(x));
-  // The scalars exactly as adam.ts's tf ops see them (tf.scalar rounds to float32).
-  const decay = scalar(a.decay);
-  const w = scalar(a.w);
-  const omw = scalar(1 - a.w);
-  const beta2 = scalar(a.beta2);
-  const omb2 = scalar(1 - a.beta2);
-  const bc2 = scalar(a.bc2Sqrt);
-  const eps = scalar(a.eps);
-  const step = scalar(a.stepSize);
+  const [decay, w, omw, beta2, omb2, bc2, eps, step] = [c.decay, c.w, c.omw, c.b2, c.omb2, c.bc2, c.eps, c.step].map(scalar) as
+    [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   const outs = [b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32')];
   const outOffs = outs.map((t) => b.dataIdMap.get(t.dataId).memoryOffset >>> 2);
   const tmp: TensorInfo[] = [];
@@ -126,20 +120,21 @@ export function setWasmAdamSimd(on: boolean): void {
 
 const F = Math.fround;
 
+/** The update's constants exactly as adam.ts's tf ops see them (tf.scalar rounds to float32). */
+function adamConstants(a: FusedAdamAttrs) {
+  return {
+    decay: F(a.decay), w: F(a.w), omw: F(1 - a.w), b2: F(a.beta2), omb2: F(1 - a.beta2),
+    bc2: F(a.bc2Sqrt), eps: F(a.eps), step: F(a.stepSize),
+  };
+}
+
 function simdAdam(b: WasmBackendLike, simd: NonNullable<ReturnType<typeof simdKernels>>, p: TensorInfo, g: TensorInfo, m: TensorInfo, v: TensorInfo,
   n: number, a: FusedAdamAttrs): TensorInfo[] {
   const outs = [b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32')] as const;
   const addr = (t: TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
-  const decay = F(a.decay);
+  const { decay, w, omw, b2, omb2, bc2, eps, step } = adamConstants(a);
   const useDecay = a.decay !== 1;
   const lerpLow = a.w < 0.5;
-  const w = F(a.w);
-  const omw = F(1 - a.w);
-  const b2 = F(a.beta2);
-  const omb2 = F(1 - a.beta2);
-  const bc2 = F(a.bc2Sqrt);
-  const eps = F(a.eps);
-  const step = F(a.stepSize);
   const n4 = n - (n % 4);
   simd.adam(addr(p), addr(g), addr(m), addr(v), addr(outs[0]), addr(outs[1]), addr(outs[2]), n4,
     useDecay ? 1 : 0, lerpLow ? 1 : 0, decay, w, omw, b2, omb2, bc2, eps, step);

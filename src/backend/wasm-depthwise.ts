@@ -48,7 +48,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { callWasm, type WasmBackendLike } from './wasm-call.js';
+import { callWasm, replaceWasmKernel, type WasmBackendLike } from './wasm-call.js';
 
 const call = callWasm;
 
@@ -395,15 +395,7 @@ export function registerWasmDepthwiseGradientKernels(): void {
     if (getKernel(k.kernelName, k.backendName) !== undefined) unregisterKernel(k.kernelName, k.backendName);
     registerKernel(k);
   }
-  const own = getKernel('DepthwiseConv2dNative', 'wasm');
-  if (own !== undefined && own.kernelFunc !== depthwiseConv2dNative) {
-    originalForward = own;
-    unregisterKernel('DepthwiseConv2dNative', 'wasm');
-    const cfg: KernelConfig = { kernelName: 'DepthwiseConv2dNative', backendName: 'wasm', kernelFunc: depthwiseConv2dNative };
-    if (own.setupFunc !== undefined) cfg.setupFunc = own.setupFunc;
-    if (own.disposeFunc !== undefined) cfg.disposeFunc = own.disposeFunc;
-    registerKernel(cfg);
-  }
+  originalForward = replaceWasmKernel('DepthwiseConv2dNative', depthwiseConv2dNative) ?? originalForward;
   registered = true;
 }
 

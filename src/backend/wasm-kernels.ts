@@ -38,7 +38,7 @@ import {
 import { registerWasmAdamKernel } from './wasm-adam.js';
 import { simdKernels } from './wasm-simd.js';
 import { registerWasmOpKernels } from './wasm-ops.js';
-import { callWasm, type WasmBackendLike } from './wasm-call.js';
+import { callWasm, replaceWasmKernel, type WasmBackendLike } from './wasm-call.js';
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
@@ -600,14 +600,6 @@ export function registerWasmGradientKernels(): void {
     if (getKernel(k.kernelName, k.backendName) !== undefined) unregisterKernel(k.kernelName, k.backendName);
     registerKernel(k);
   }
-  const own = getKernel('Conv2D', 'wasm');
-  if (own !== undefined && own.kernelFunc !== conv2D) {
-    originalConv2D = own;
-    unregisterKernel('Conv2D', 'wasm');
-    const cfg: KernelConfig = { kernelName: 'Conv2D', backendName: 'wasm', kernelFunc: conv2D };
-    if (own.setupFunc !== undefined) cfg.setupFunc = own.setupFunc;
-    if (own.disposeFunc !== undefined) cfg.disposeFunc = own.disposeFunc;
-    registerKernel(cfg);
-  }
+  originalConv2D = replaceWasmKernel('Conv2D', conv2D) ?? originalConv2D;
   registered = true;
 }

@@ -31,9 +31,7 @@
 import {
   backend_util,
   getKernel,
-  registerKernel,
   slice_util,
-  unregisterKernel,
   util,
   type DataType,
   type KernelConfig,
@@ -41,6 +39,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { simdKernels } from './wasm-simd.js';
+import { replaceWasmKernel } from './wasm-call.js';
 
 /** The slice of BackendWasm these kernels use. */
 interface WasmBackendLike {
@@ -323,14 +322,8 @@ let registered = false;
 export function registerWasmOpKernels(): void {
   if (registered) return;
   for (const { kernelName, kernelFunc } of wasmOpKernels) {
-    const own = getKernel(kernelName, 'wasm');
-    if (own === undefined || own.kernelFunc === kernelFunc) continue;
-    originals.set(kernelName, own);
-    unregisterKernel(kernelName, 'wasm');
-    const cfg: KernelConfig = { kernelName, backendName: 'wasm', kernelFunc };
-    if (own.setupFunc !== undefined) cfg.setupFunc = own.setupFunc;
-    if (own.disposeFunc !== undefined) cfg.disposeFunc = own.disposeFunc;
-    registerKernel(cfg);
+    const own = replaceWasmKernel(kernelName, kernelFunc);
+    if (own !== null) originals.set(kernelName, own);
   }
   registered = true;
 }

@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { InputError, ToolkitError } from '../errors.js';
 import { writeFileAtomic } from '../io/fs.js';
-import { decodeImage, encodeByExtension, writePng, type RgbImage } from '../io/images.js';
+import { decodeImage, encodeByExtension, type RgbImage } from '../io/images.js';
 import { blur, mask, pixelate } from './baselines.js';
 import { extractFaces, type FaceOptions, type FaceRecord } from './faces.js';
 import { pasteBack, DEFAULT_PASTE } from './frame.js';
