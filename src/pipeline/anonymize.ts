@@ -379,10 +379,17 @@ export async function anonymize(inputs: string[], outDir: string, opts: Anonymiz
   };
   // Stages 1-5 run ahead of the method by up to `ahead` files (on another thread when the
   // extractor is one: src/pipeline/prep-thread.ts), so the generator and the face finder overlap.
+  // One file at a time, in order: Human keeps per-call state, and libvips garbles the error
+  // messages of decodes that fail at the same time ("Unknown error").
   const ahead = Math.max(2, batch + 1);
   const started: Promise<Stage>[] = [];
+  let queue: Promise<unknown> = Promise.resolve();
   const start = (i: number) => {
-    if (i < files.length && started[i] === undefined) started[i] = prepareFile(files[i]![0], files[i]![1], outDir, opts, extractor);
+    if (i >= files.length || started[i] !== undefined) return;
+    const p = queue.then(() => prepareFile(files[i]![0], files[i]![1], outDir, opts, extractor));
+    p.catch(() => {}); // awaited below; a failure ends the run there
+    queue = p.catch(() => undefined);
+    started[i] = p;
   };
   let group: Extract<Stage, { prepared: Prepared }>[] = [];
   let groupFaces = 0;
