@@ -71,9 +71,14 @@ export interface Prepared { img: RgbImage; faces: FaceRecord[] }
 /** Decodes a file and finds its faces; an Error (not thrown) when the file cannot be read. */
 export type FaceExtractor = (path: string) => Promise<Prepared | Error>;
 
-/** Stages 1-5 in this thread: decode + extractFaces. An InputError is returned (an error row); anything else throws. */
+/**
+ * Stages 1-5 in this thread: decode + extractFaces. An InputError is returned (an error row);
+ * anything else throws. Calls run one at a time, in order, however many are started: Human
+ * keeps per-call state, and libvips garbles the messages of decodes that fail at the same
+ * time ("Unknown error").
+ */
 export function inProcessExtractor(face: FaceOptions): FaceExtractor {
-  return async (path) => {
+  const one = async (path: string): Promise<Prepared | Error> => {
     const img = await decodeInput(path);
     if (img instanceof Error) return img;
     try {
@@ -82,6 +87,12 @@ export function inProcessExtractor(face: FaceOptions): FaceExtractor {
       if (e instanceof InputError) return e;
       throw e;
     }
+  };
+  let queue: Promise<unknown> = Promise.resolve();
+  return (path) => {
+    const p = queue.then(() => one(path));
+    queue = p.catch(() => undefined);
+    return p;
   };
 }
 
@@ -379,17 +390,10 @@ export async function anonymize(inputs: string[], outDir: string, opts: Anonymiz
   };
   // Stages 1-5 run ahead of the method by up to `ahead` files (on another thread when the
   // extractor is one: src/pipeline/prep-thread.ts), so the generator and the face finder overlap.
-  // One file at a time, in order: Human keeps per-call state, and libvips garbles the error
-  // messages of decodes that fail at the same time ("Unknown error").
   const ahead = Math.max(2, batch + 1);
   const started: Promise<Stage>[] = [];
-  let queue: Promise<unknown> = Promise.resolve();
   const start = (i: number) => {
-    if (i >= files.length || started[i] !== undefined) return;
-    const p = queue.then(() => prepareFile(files[i]![0], files[i]![1], outDir, opts, extractor));
-    p.catch(() => {}); // awaited below; a failure ends the run there
-    queue = p.catch(() => undefined);
-    started[i] = p;
+    if (i < files.length && started[i] === undefined) started[i] = prepareFile(files[i]![0], files[i]![1], outDir, opts, extractor);
   };
   let group: Extract<Stage, { prepared: Prepared }>[] = [];
   let groupFaces = 0;
