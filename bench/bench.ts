@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { backendLine, initBackend } from '../src/backend/index.js';
+import { backendLine, initBackend, runsOneThread } from '../src/backend/index.js';
 import { Params, referenceInit } from '../src/models/params.js';
 import { patchganSpecs } from '../src/models/patchgan.js';
 import { unetForward, unetSpecs, type UNetConfig } from '../src/models/unet.js';
@@ -31,8 +31,8 @@ const args = await yargs(hideBin(process.argv))
   .strict().help().parseAsync();
 
 const info = await initBackend(args.backend);
-const dThread = args.dThread ?? (info.name === 'wasm' || info.name === 'cpu');
-const splitForward = (args.generatorThreads ?? (info.name === 'wasm' || info.name === 'cpu' ? 2 : 1)) === 2;
+const dThread = args.dThread ?? runsOneThread(info.name);
+const splitForward = (args.generatorThreads ?? (runsOneThread(info.name) ? 2 : 1)) === 2;
 if (!args.json) console.error(backendLine(info));
 
 let peakRss = process.memoryUsage().rss;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { BACKEND_NAMES, backendLine, initBackend, type BackendInfo } from './backend/index.js';
+import { BACKEND_NAMES, backendLine, initBackend, runsOneThread, type BackendInfo } from './backend/index.js';
 import { loadTrainConfig } from './config/train.js';
 import { ToolkitError, InputError } from './errors.js';
 import { decodeImage, writePng } from './io/images.js';
@@ -202,7 +202,7 @@ export function buildCli(argv: string[]) {
       let generator: ReturnType<typeof loadGenerator> | undefined;
       let sha: string | undefined;
       // the generator's peer thread starts loading its engine while this thread reads the weights
-      const wantSplit = method.kind === 'ganonymization' && (a.generatorThreads ?? ((b.name === 'wasm' || b.name === 'cpu') && !a.shard ? 2 : 1)) === 2;
+      const wantSplit = method.kind === 'ganonymization' && (a.generatorThreads ?? (runsOneThread(b.name) && !a.shard ? 2 : 1)) === 2;
       const peer = wantSplit ? spawnSplitPeer(b.name) : null;
       try {
         if (method.kind === 'ganonymization') {

@@ -83,6 +83,11 @@ function describe(requested: BackendName, native: NativeBackendInfo | null, fall
 }
 
 /** The backend chosen by initBackend, or null before it ran. */
+/** The backends that run one thread per TF.js engine (the toolkit adds worker threads or processes there). */
+export function runsOneThread(backendName: string): boolean {
+  return backendName === 'wasm' || backendName === 'cpu';
+}
+
 export function activeBackend(): BackendInfo | null {
   return active;
 }

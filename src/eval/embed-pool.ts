@@ -10,7 +10,7 @@
  * face) is an InputError here, so callers can retry face by face; anything
  * else is a ModelLoadError or Error with the thread's message.
  */
-import { availableParallelism } from 'node:os';
+import { defaultWorkers } from '../util/workers.js';
 import { InputError, ModelLoadError } from '../errors.js';
 import type { RgbImage } from '../io/images.js';
 import type { Embedder } from './embed.js';
@@ -26,7 +26,7 @@ export interface EmbedderSpec {
 
 interface Reply extends ThreadReply { ok?: Float32Array[]; numTensors?: number; ready?: { name: string; proxy: boolean; dim: number; weightsSha256?: string } }
 
-const ENTRY = new URL('./embed-thread.mjs', import.meta.url);
+const ENTRY = new URL('./embed-thread-main.ts', import.meta.url);
 
 function raise(r: Reply): never {
   const e = r.error ?? { name: 'Error', message: 'no reply' };
@@ -37,7 +37,7 @@ function raise(r: Reply): never {
 
 /** Threads to use by default: one per core on the CPU backends (wasm, cpu); 1 on 'tensorflow' (multi-threaded already). */
 export function defaultEmbedThreads(backend: string): number {
-  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, availableParallelism()) : 1;
+  return defaultWorkers(backend, Infinity);
 }
 
 export interface PooledEmbedder extends Embedder {

@@ -13,7 +13,7 @@ import type { FaceOptions } from './faces.js';
 
 interface Reply extends ThreadReply { prepared?: Prepared; failed?: string }
 
-const ENTRY = new URL('./prep-thread.mjs', import.meta.url);
+const ENTRY = new URL('./prep-thread-main.ts', import.meta.url);
 
 export interface PrepThread {
   extract: FaceExtractor;

@@ -7,20 +7,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parentPort } from 'node:worker_threads';
 import { initBackend } from '../backend/index.js';
 import { splitWeightsFrom, unetForwardSplit, type SplitWeightData, type SplitWeights } from '../models/unet-split.js';
+import { HalfMailbox } from './split-generator.js';
 import type { UNetConfig } from '../models/unet.js';
 
 const port = parentPort!;
 let cfg: UNetConfig | null = null;
 let w1: SplitWeights | null = null;
-const inbox = new Map<string, Float32Array>();
-const waiting = new Map<string, (d: Float32Array) => void>();
+const mail = new HalfMailbox((msg, transfer) => port.postMessage(msg, transfer));
 let chain = Promise.resolve();
 
 port.on('message', (m: { type: string; id?: number; step?: number; data?: Float32Array; backend?: string; cfg?: UNetConfig; half?: SplitWeightData; x?: Float32Array; shape?: number[] }) => {
   if (m.type === 'half') {
-    const key = `${m.id}:${m.step}`;
-    const w = waiting.get(key);
-    if (w) { waiting.delete(key); w(m.data!); } else inbox.set(key, m.data!);
+    mail.deliver(m.id!, m.step!, m.data!);
     return;
   }
   chain = chain.then(async () => {
@@ -33,17 +31,8 @@ port.on('message', (m: { type: string; id?: number; step?: number; data?: Float3
         w1 = splitWeightsFrom(m.half!, cfg);
         port.postMessage({ type: 'ready' });
       } else if (m.type === 'forward') {
-        const id = m.id!;
         const x = tf.tensor4d(m.x!, m.shape as [number, number, number, number]);
-        await unetForwardSplit(w1!, cfg!, x, {
-          exchange(step, mine) {
-            port.postMessage({ type: 'half', id, step, data: mine }, [mine.buffer as ArrayBuffer]);
-            const key = `${id}:${step}`;
-            const got = inbox.get(key);
-            if (got) { inbox.delete(key); return Promise.resolve(got); }
-            return new Promise((resolve) => waiting.set(key, resolve));
-          },
-        });
+        await unetForwardSplit(w1!, cfg!, x, mail.exchange(m.id!));
         x.dispose();
       }
     } catch (e) {

@@ -7,7 +7,8 @@
  * (docs/performance.md). Used by `ganon anonymize` when it runs as one process.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../util/thread.js';
 import { canSplitUNet, splitUNetWeights, splitWeightData, unetForwardSplit, type HalfExchange } from '../models/unet-split.js';
 import type { Params } from '../models/params.js';
 import type { UNetConfig } from '../models/unet.js';
@@ -20,7 +21,50 @@ export interface SplitGenerator {
 
 interface Msg { type: string; id?: number; step?: number; data?: Float32Array; message?: string }
 
-const ENTRY = new URL('./split-generator.mjs', import.meta.url);
+const PEER = new URL('./split-generator-main.ts', import.meta.url);
+
+/**
+ * The halves in flight between the two parts (both sides use one): what the other side
+ * posted, by forward id and layer, and the calls waiting for it.
+ */
+export class HalfMailbox {
+  private readonly inbox = new Map<string, Float32Array>();
+  private readonly waiting = new Map<string, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly post: (msg: unknown, transfer: ArrayBuffer[]) => void) {}
+
+  /** A half the other side posted. */
+  deliver(id: number, step: number, data: Float32Array): void {
+    const key = `${id}:${step}`;
+    const w = this.waiting.get(key);
+    if (w) {
+      this.waiting.delete(key);
+      w.resolve(data);
+    } else this.inbox.set(key, data);
+  }
+
+  /** The exchange of forward `id`: posts this side's half (moved, not copied) and waits for the other's. */
+  exchange(id: number): HalfExchange {
+    return {
+      exchange: (step, mine) => {
+        this.post({ type: 'half', id, step, data: mine }, [mine.buffer as ArrayBuffer]);
+        const key = `${id}:${step}`;
+        const got = this.inbox.get(key);
+        if (got) {
+          this.inbox.delete(key);
+          return Promise.resolve(got);
+        }
+        return new Promise((resolve, reject) => this.waiting.set(key, { resolve, reject }));
+      },
+    };
+  }
+
+  /** Every waiting exchange fails with `e` (the other side is gone). */
+  failAll(e: Error): void {
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
+}
 
 export { canSplitUNet };
 
@@ -29,7 +73,7 @@ export { canSplitUNet };
  * then sends it its half of the weights, in TF layout (no permutation on either side).
  */
 export function spawnSplitPeer(backend: string): { attach(p: Params, cfg: UNetConfig): Promise<SplitGenerator>; close(): Promise<void> } {
-  const worker = new Worker(ENTRY);
+  const worker = startThread(PEER);
   worker.postMessage({ type: 'init', backend });
   return {
     attach: (p, cfg) => attachPeer(worker, p, cfg),
@@ -46,23 +90,17 @@ export async function startSplitGenerator(p: Params, cfg: UNetConfig, backend: s
 }
 
 async function attachPeer(worker: Worker, p: Params, cfg: UNetConfig): Promise<SplitGenerator> {
-  const inbox = new Map<string, Float32Array>();
-  const waiting = new Map<string, (d: Float32Array) => void>();
-  let failure: ((e: Error) => void) | null = null;
+  const mail = new HalfMailbox((msg, transfer) => worker.postMessage(msg, transfer));
   let ready: (v: null | Error) => void = () => {};
   const readyP = new Promise<null | Error>((r) => { ready = r; });
   const fail = (message: string) => {
     ready(new Error(message));
-    failure?.(new Error(`generator thread: ${message}`));
+    mail.failAll(new Error(`generator thread: ${message}`));
   };
   worker.on('message', (m: Msg) => {
     if (m.type === 'ready') ready(null);
     else if (m.type === 'error') fail(m.message ?? 'failed');
-    else if (m.type === 'half') {
-      const key = `${m.id}:${m.step}`;
-      const w = waiting.get(key);
-      if (w) { waiting.delete(key); w(m.data!); } else inbox.set(key, m.data!);
-    }
+    else if (m.type === 'half') mail.deliver(m.id!, m.step!, m.data!);
   });
   worker.on('error', (e) => fail(e.message));
   worker.on('exit', (code) => fail(`exited (code ${code})`));
@@ -80,22 +118,8 @@ async function attachPeer(worker: Worker, p: Params, cfg: UNetConfig): Promise<S
   return {
     async forward(x) {
       const id = nextId++;
-      const ex: HalfExchange = {
-        exchange(step, mine) {
-          worker.postMessage({ type: 'half', id, step, data: mine }, [mine.buffer as ArrayBuffer]);
-          const key = `${id}:${step}`;
-          const got = inbox.get(key);
-          if (got) { inbox.delete(key); return Promise.resolve(got); }
-          return new Promise((resolve, reject) => {
-            waiting.set(key, resolve);
-            failure = reject;
-          });
-        },
-      };
       worker.postMessage({ type: 'forward', id, x: x.dataSync(), shape: x.shape });
-      const y = await unetForwardSplit(w0, cfg, x, ex);
-      failure = null;
-      return y!;
+      return (await unetForwardSplit(w0, cfg, x, mail.exchange(id)))!;
     },
     async close() {
       w0.dispose();

@@ -18,7 +18,7 @@ import type { AdamConfig } from './adam.js';
 
 interface Reply extends ThreadReply { loss?: number; params?: Float32Array[]; state?: TensorMap }
 
-const ENTRY = new URL('./d-thread.mjs', import.meta.url);
+const ENTRY = new URL('./d-thread-main.ts', import.meta.url);
 
 /** The D optimizer's surface the training loop uses (a local Adam has it too). */
 export interface DOptimizer {

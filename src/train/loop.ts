@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { runsOneThread } from '../backend/index.js';
 import { patchganConfigOf, unetConfigOf, type TrainConfig } from '../config/train.js';
 import { ConfigError, TrainingDivergedError } from '../errors.js';
 import { listCheckpoints, pruneCheckpoints, readCheckpoint, writeCheckpoint, type CheckpointState } from '../io/checkpoint.js';
@@ -85,8 +86,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let lastCheckpoint: string | null = null;
   const adam = { lr: cfg.train.lr, beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
   const newest = opts.resume ? existing.at(-1) : undefined;
-  const oneThread = tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
-  const useDThread = (opts.dThread ?? oneThread) && cfg.train.discriminatorFake === 'reuse';
+  const useDThread = (opts.dThread ?? runsOneThread(tf.getBackend())) && cfg.train.discriminatorFake === 'reuse';
   if (newest) {
     const ck = readCheckpoint(newest.dir);
     checkCompatible(ck.state.config as TrainConfig, cfg, newest.dir);

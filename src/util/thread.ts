@@ -6,6 +6,13 @@
  */
 import { Worker } from 'node:worker_threads';
 
+const ENTRY = new URL('./thread-entry.mjs', import.meta.url);
+
+/** A worker thread running the TypeScript module `module` (a file URL), through tsx. */
+export function startThread(module: URL): Worker {
+  return new Worker(ENTRY, { workerData: { module: module.href } });
+}
+
 /** Every reply has the request's id, and `error` when the request failed. */
 export interface ThreadReply { id: number; error?: { name: string; message: string } }
 
@@ -14,9 +21,9 @@ export class Thread<R extends ThreadReply> {
   private readonly waiting = new Map<number, (r: R) => void>();
   readonly worker: Worker;
 
-  /** `entry`: a .mjs file that registers tsx and imports the thread's TypeScript module. */
-  constructor(entry: URL) {
-    this.worker = new Worker(entry);
+  /** `module`: the thread's TypeScript module (it calls serveRequests). */
+  constructor(module: URL) {
+    this.worker = startThread(module);
     this.worker.on('message', (r: R) => {
       const w = this.waiting.get(r.id);
       this.waiting.delete(r.id);

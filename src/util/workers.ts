@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { runsOneThread } from '../backend/index.js';
 import { fileURLToPath } from 'node:url';
 import { ToolkitError } from '../errors.js';
 
@@ -36,5 +37,5 @@ export async function runWorkers(count: number, argsFor: (i: number) => string[]
 
 /** Worker processes by default: one per core (at most `cap`, at least 1) on the one-thread backends (wasm, cpu); 1 on tensorflow, which uses every core itself. */
 export function defaultWorkers(backendName: string, cap: number): number {
-  return backendName === 'wasm' || backendName === 'cpu' ? Math.max(1, Math.min(availableParallelism(), cap)) : 1;
+  return runsOneThread(backendName) ? Math.max(1, Math.min(availableParallelism(), cap)) : 1;
 }
