@@ -28,14 +28,17 @@
  * lines do not reach stderr, and swallows console output during the import.
  * oneDNN is left as configured (on by default; off is about 4x slower).
  *
- * It also adds explicit-padding support to tfjs-node's two conv-gradient
- * kernels (see patchExplicitPaddingGrads).
+ * It also wraps tfjs-node's two conv-gradient kernels (explicit padding, and
+ * faster routes on CPU: src/backend/native-conv.ts) and registers ganon's
+ * native-only kernels (src/backend/native-kernels.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gemmRoute, patchConvGradients } from './native-conv.js';
+import { registerNativeKernels } from './native-kernels.js';
 
 export interface NativeBackendInfo { backend: 'tensorflow'; package: string; source: 'npm' | 'setup-native'; libtensorflowVersion: string; path: string }
 export interface NativeProbe { info: NativeBackendInfo | null; tried: { package: string; error: string }[] }
@@ -109,59 +112,7 @@ function withQuietConsole<T>(fn: () => T): { value?: T; error?: unknown; output:
   }
 }
 
-interface TfBinding { TF_ATTR_INT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_FLOAT: number }
-interface NodeBackendLike { binding: TfBinding; executeSingleOutput(op: string, attrs: unknown[], inputs: tf.Tensor[]): tf.Tensor }
 
-/**
- * tfjs-node 4.22's Conv2DBackpropInput / Conv2DBackpropFilter kernels reject
- * explicit padding (its forward Conv2D accepts it), so the gradient of a
- * `conv2d(x, w, 2, [[0,0],[1,1],[1,1],[0,0]])` — pix2pix's k4 s2 p1 — and
- * conv2dTranspose with explicit padding throw on the native backend. TensorFlow's
- * ops take padding 'EXPLICIT' + explicit_paddings; these wrappers pass them and
- * defer to tfjs-node's kernels for 'same'/'valid'.
- */
-function patchExplicitPaddingGrads(): void {
-  const ops = [
-    { name: tf.Conv2DBackpropInput, sizes: 'inShape' as const },
-    { name: tf.Conv2DBackpropFilter, sizes: 'filterShape' as const },
-  ];
-  for (const op of ops) {
-    const orig = tf.getKernel(op.name, 'tensorflow');
-    if (!orig || (orig as { ganonExplicitPad?: boolean }).ganonExplicitPad) continue;
-    const kernelFunc: tf.KernelFunc = (args) => {
-      const a = args.attrs as unknown as { strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape?: [number, number, number, number]; filterShape?: [number, number, number, number] };
-      const inp = args.inputs as unknown as { dy: tf.Tensor4D; filter?: tf.Tensor4D; x?: tf.Tensor4D };
-      const isInput = op.sizes === 'inShape';
-      const fmt = tf.backend_util.convertConv2DDataFormat(a.dataFormat);
-      const info = isInput
-        ? tf.backend_util.computeConv2DInfo(a.inputShape!, inp.filter!.shape, a.strides, 1, a.pad, a.dimRoundingMode, false, fmt)
-        : tf.backend_util.computeConv2DInfo(inp.x!.shape, a.filterShape!, a.strides, 1, a.pad, a.dimRoundingMode, false, fmt);
-      if (info.padInfo.type !== 'EXPLICIT') return orig.kernelFunc(args);
-      const backend = args.backend as unknown as NodeBackendLike;
-      const b = backend.binding;
-      const nhwc = info.dataFormat === 'channelsLast';
-      const p = [info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right];
-      const attrs = [
-        { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-        { name: 'strides', type: b.TF_ATTR_INT, value: nhwc ? [1, info.strideHeight, info.strideWidth, 1] : [1, 1, info.strideHeight, info.strideWidth] },
-        { name: 'padding', type: b.TF_ATTR_STRING, value: 'EXPLICIT' },
-        { name: 'explicit_paddings', type: b.TF_ATTR_INT, value: nhwc ? [0, 0, ...p, 0, 0] : [0, 0, 0, 0, ...p] },
-        { name: 'data_format', type: b.TF_ATTR_STRING, value: nhwc ? 'NHWC' : 'NCHW' },
-        { name: 'use_cudnn_on_gpu', type: b.TF_ATTR_BOOL, value: true },
-        { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
-      ];
-      const sizes = tf.tensor1d(info[op.sizes], 'int32');
-      try {
-        const ins = isInput ? [sizes, inp.filter!, inp.dy] : [inp.x!, sizes, inp.dy];
-        return backend.executeSingleOutput(op.name, attrs, ins) as unknown as tf.TensorInfo;
-      } finally {
-        sizes.dispose();
-      }
-    };
-    tf.unregisterKernel(op.name, 'tensorflow');
-    tf.registerKernel({ ...orig, kernelFunc, ganonExplicitPad: true } as tf.KernelConfig);
-  }
-}
 
 async function tryCandidate(c: Candidate, projectCore: string): Promise<NativeBackendInfo> {
   const req = createRequire(path.join(c.base, 'package.json'));
@@ -208,7 +159,10 @@ async function tryCandidate(c: Candidate, projectCore: string): Promise<NativeBa
     if (tf.findBackendFactory('tensorflow') == null) throw new Error(`importing ${c.package} registered no 'tensorflow' backend`);
     const version = tfVersionOf();
     if (version === null) throw new Error(`the 'tensorflow' backend failed to initialise${res.output.length ? `: ${res.output.join(' | ')}` : ''}`);
-    patchExplicitPaddingGrads();
+    patchConvGradients();
+    registerNativeKernels();
+    // the GEMM routes are measured on CPUs; a GPU build keeps TensorFlow's own kernels
+    if (c.gpu) gemmRoute.enabled = false;
     return { backend: 'tensorflow', package: c.package, source: c.source, libtensorflowVersion: version, path: pkgDir };
   } catch (e) {
     cleanupTensorflow();
@@ -242,6 +196,10 @@ export async function loadNativeBackend(opts?: { gpu?: boolean; nativeDir?: stri
     if (tf.findBackendFactory('tensorflow') != null) {
       // Someone registered it before us (e.g. the user imported tfjs-node).
       const v = tfVersionOf();
+      if (v !== null) {
+        patchConvGradients();
+        registerNativeKernels();
+      }
       if (v !== null) return { info: (loaded = { backend: 'tensorflow', package: 'unknown (registered before ganon)', source: 'npm', libtensorflowVersion: v, path: '' }), tried };
     }
     const wantGpu = opts?.gpu;

@@ -1,19 +1,61 @@
 /** Building blocks shared by the pix2pix networks (NHWC tensors throughout). */
 import * as tf from '@tensorflow/tfjs-core';
+import { hasKernel, INSTANCE_NORM, INSTANCE_NORM_GRAD, LEAKY_RELU_GRAD, RELU_GRAD } from '../backend/native-kernels.js';
 
 export const IN_EPS = 1e-5;
 
 /**
  * nn.InstanceNorm2d defaults: affine=False, track_running_stats=False, eps=1e-5.
  * Per-sample, per-channel statistics over H and W (biased variance), in training
- * and eval alike; no parameters.
+ * and eval alike; no parameters. On the native backend one fused op each way
+ * (src/backend/native-kernels.ts), elsewhere tf.moments.
  */
 export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
+  if (hasKernel(INSTANCE_NORM)) return instanceNormFused(x);
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, [1, 2], true);
     return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, IN_EPS))) as tf.Tensor4D;
   });
 }
+
+/** Batch norm in training mode over a batch of one, with its fused gradient. */
+const batchNormOfOne = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+  const [y, s1, s2, s3] = tf.engine().runKernel(INSTANCE_NORM, { x }, { epsilon: IN_EPS }) as tf.Tensor[];
+  save([x, s1!, s2!, s3!]);
+  return {
+    value: y!,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, saved1, saved2, saved3] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      return tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, x: xs, saved1, saved2, saved3 }, { epsilon: IN_EPS }) as tf.Tensor;
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * Instance norm as batch norm of one image whose channels are (sample, channel)
+ * pairs: [B, H, W, C] -> [1, H, W, B*C] (a transpose only when B > 1) and back.
+ */
+function instanceNormFused(x: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  if (b === 1) return batchNormOfOne(x);
+  return tf.tidy(() => {
+    const one = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, b * c]) as tf.Tensor4D;
+    return tf.transpose(tf.reshape(batchNormOfOne(one), [h, w, b, c]), [2, 0, 1, 3]) as tf.Tensor4D;
+  });
+}
+
+/** tf.relu with its gradient as one ReluGrad op on the native backend (same values). */
+export const relu = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.relu(x),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => hasKernel(RELU_GRAD)
+      ? tf.engine().runKernel(RELU_GRAD, { dy, x: saved[0]! }) as tf.Tensor
+      : tf.mul(dy, tf.step(saved[0]!)),
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor4D) => tf.Tensor4D;
 
 const leakyReluFns = new Map<number, (x: tf.Tensor4D) => tf.Tensor4D>();
 
@@ -22,7 +64,8 @@ const leakyReluFns = new Map<number, (x: tf.Tensor4D) => tf.Tensor4D>();
  * (step: 1 where x > 0, else alpha) instead of tfjs-core's where(x > 0, dy, dy * alpha):
  * the same values bit for bit (dy * 1 is dy), except where x is NaN (cpu's Step gives NaN
  * there). On wasm, Greater against a scalar and Select take slow generic loops: 17-28 ns
- * per element against 3-6 for Step and Multiply (docs/performance.md).
+ * per element against 3-6 for Step and Multiply (docs/performance.md). On the native
+ * backend it is one LeakyReluGrad op (tfjs-node's Step is seven), same values.
  */
 export function leakyRelu(x: tf.Tensor4D, alpha: number): tf.Tensor4D {
   let f = leakyReluFns.get(alpha);
@@ -32,7 +75,9 @@ export function leakyRelu(x: tf.Tensor4D, alpha: number): tf.Tensor4D {
       save([xi]);
       return {
         value: tf.leakyRelu(xi, alpha),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.step(saved[0]!, alpha)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => hasKernel(LEAKY_RELU_GRAD)
+          ? tf.engine().runKernel(LEAKY_RELU_GRAD, { dy, x: saved[0]! }, { alpha }) as tf.Tensor
+          : tf.mul(dy, tf.step(saved[0]!, alpha)),
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor4D) => tf.Tensor4D;
     leakyReluFns.set(alpha, f);

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, InputError } from '../errors.js';
-import { convDown, convUp, instanceNorm, leakyRelu, maybeDropout, upsampleConvPad21 } from './ops.js';
+import { convDown, convUp, instanceNorm, leakyRelu, maybeDropout, relu, upsampleConvPad21 } from './ops.js';
 import type { ParamSpec, Params } from './params.js';
 
 export interface UNetConfig {
@@ -124,7 +124,7 @@ export function unetForward(p: Params, cfg: UNetConfig, x: tf.Tensor4D, opts: Fo
     skips.pop(); // the innermost output is y itself, not a skip
     for (const u of ups) {
       let t = convUp(y, p.get(`${u.name}.model.0.weight`) as tf.Tensor4D); // [b, 2h, 2w, cout]
-      t = tf.relu(instanceNorm(t));
+      t = relu(instanceNorm(t));
       if (u.dropout) t = drop(t);
       y = tf.concat([t, skips.pop()!], 3); // upsampled first, then the skip
     }

@@ -7,8 +7,14 @@
  *
  * With `weightDecay` > 0 it is torch.optim.AdamW (decoupled decay): first
  * p <- p * (1 - lr * weight_decay), then the Adam step above with the same lr.
+ *
+ * Created while the native backend is active, m and v live in TensorFlow resource
+ * variables and each update is one ResourceApplyAdam op (src/backend/native-adam.ts:
+ * the same update up to float32 rounding, about 3x faster). Elsewhere they are tfjs
+ * variables, updated bit for bit as PyTorch does (one SIMD kernel on wasm).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { NativeAdamSlots } from '../backend/native-adam.js';
 import { FUSED_ADAM_KERNEL, type FusedAdamAttrs } from '../backend/wasm-adam.js';
 import { ModelLoadError } from '../errors.js';
 import type { TensorMap } from '../io/safetensors.js';
@@ -22,9 +28,12 @@ export class Adam {
   lr: number;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
+  private readonly native: NativeAdamSlots | null;
 
   constructor(readonly params: Params, readonly cfg: AdamConfig) {
     this.lr = cfg.lr;
+    this.native = NativeAdamSlots.create(params.specs.map((spec) => ({ name: spec.name, shape: tfShape(spec) })));
+    if (this.native !== null) return;
     for (const spec of params.specs) {
       const shape = tfShape(spec);
       // tidy: the zeros themselves would otherwise stay alive (and keep the buffers
@@ -52,6 +61,10 @@ export class Adam {
       const p = this.params.get(spec.name);
       const g = grads[p.name];
       if (g === undefined) continue; // no gradient reached this variable
+      if (this.native !== null) {
+        this.native.apply(spec.name, p, g, { lr, beta1, beta2, eps, step: this.step, decay });
+        continue;
+      }
       const m = this.m.get(spec.name)!;
       const v = this.v.get(spec.name)!;
       if (fused && g.dtype === 'float32' && g.shape.join() === p.shape.join()) {
@@ -80,7 +93,13 @@ export class Adam {
     const out: TensorMap = new Map();
     for (const spec of this.params.specs) {
       for (const [kind, store] of [['m', this.m], ['v', this.v]] as const) {
-        const data = (await store.get(spec.name)!.data()) as Float32Array;
+        const t = this.native !== null ? this.native.read(spec.name, kind) : store.get(spec.name)!;
+        let data: Float32Array;
+        try {
+          data = (await t.data()) as Float32Array;
+        } finally {
+          if (this.native !== null) t.dispose();
+        }
         out.set(`${prefix}${kind}.${spec.name}`, { shape: spec.torchShape.slice(), data: tfToTorch(spec, data) });
       }
     }
@@ -92,14 +111,17 @@ export class Adam {
       for (const [kind, store] of [['m', this.m], ['v', this.v]] as const) {
         const t = map.get(`${prefix}${kind}.${spec.name}`);
         if (t === undefined) throw new ModelLoadError(`${source}: missing optimizer tensor '${prefix}${kind}.${spec.name}'`);
-        const target = store.get(spec.name)!;
-        tf.tidy(() => target.assign(tf.tensor(torchToTf(spec, t.data), tfShape(spec))));
+        const value = tf.tensor(torchToTf(spec, t.data), tfShape(spec));
+        if (this.native !== null) this.native.write(spec.name, kind, value);
+        else store.get(spec.name)!.assign(value);
+        value.dispose();
       }
     }
     this.step = step;
   }
 
   dispose(): void {
+    this.native?.dispose();
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
     this.m.clear();
     this.v.clear();
