@@ -30,9 +30,10 @@ export class Adam {
   private readonly v = new Map<string, tf.Variable>();
   private readonly native: NativeAdamSlots | null;
 
-  constructor(readonly params: Params, readonly cfg: AdamConfig) {
+  /** `nativeSlots: false` keeps the tfjs formulation on the native backend too (tests compare the two). */
+  constructor(readonly params: Params, readonly cfg: AdamConfig, opts: { nativeSlots?: boolean } = {}) {
     this.lr = cfg.lr;
-    this.native = NativeAdamSlots.create(params.specs.map((spec) => ({ name: spec.name, shape: tfShape(spec) })));
+    this.native = opts.nativeSlots === false ? null : NativeAdamSlots.create(params.specs.map((spec) => ({ name: spec.name, shape: tfShape(spec) })));
     if (this.native !== null) return;
     for (const spec of params.specs) {
       const shape = tfShape(spec);
