@@ -3,8 +3,8 @@
  * (a) preprocessing (detect + align + letterbox + mesh on the crop) and
  * (b) anonymization with the full paper generator (random weights: speed only),
  * both at 512 px on astronaut.png copies, single process, with what
- * `ganon anonymize` does by default on that backend (batch 2 and faces found on a
- * second thread on 'tensorflow'; batch 1 in this thread elsewhere). Prints JSON.
+ * `ganon anonymize` does by default on a CPU (batch 1; faces found on a second
+ * thread on 'tensorflow', in this thread elsewhere). Prints JSON.
  */
 import { copyFileSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +36,7 @@ const params = new Params(unetSpecs(PAPER_UNET), referenceInit(1));
 const generator = { cfg: PAPER_UNET, params, source: 'random', dispose: () => params.dispose() };
 const native = info.name === 'tensorflow';
 const prep = (args.prepThread ?? native) ? await startPrepThread(face, 'wasm') : null;
-const batch = args.batch ?? (native ? 2 : 1);
+const batch = args.batch ?? 1;
 const opts = { method: { kind: 'ganonymization' as const }, face, generator, noFace: 'skip' as const, overwrite: true, toolkitVersion: 'bench', backend: info.name, batch, extractor: prep?.extract };
 await anonymize([join(dir, 'in', 'a0.png')], join(dir, 'warm'), opts);
 t0 = performance.now();

@@ -385,7 +385,7 @@ const real = (p) => fs.realpathSync(p);
     sameEngine: tfn.engine() === tf.engine(), backendNames,
     libtensorflow: nb && nb.binding ? nb.binding.TF_Version : null,
     tfjsNode: tfn.version && tfn.version['tfjs-node'],
-    onednn: process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on',
+    onednn: process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset',
   };
   r.singleInstance = coreProject === coreNative && coreProject === coreUnion && r.coreModules === 1 && r.sameEngine;
   const vals = (n, seed) => { let s = seed >>> 0; const o = new Float32Array(n); for (let i = 0; i < n; i++) { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); o[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1; } return o; };
@@ -443,7 +443,7 @@ function describeCheck(r) {
   const d = r.maxAbsDiff ?? {};
   return `libtensorflow ${r.libtensorflow}, tfjs-node ${r.tfjsNode}, load ${r.loadMs} ms, ` +
     `one tfjs-core instance: ${r.singleInstance ? 'yes' : `NO (project ${r.coreProject}, native ${r.coreNative}, union ${r.coreUnion}, loaded ${r.coreModules}, same engine ${r.sameEngine})`}, ` +
-    `backends [${(r.backendNames ?? []).join(', ')}], oneDNN ${r.onednn}, ` +
+    `backends [${(r.backendNames ?? []).join(', ')}], TF_ENABLE_ONEDNN_OPTS ${r.onednn}, ` +
     `conv2d vs cpu max |diff| y ${fmt(d.y)} dx ${fmt(d.dx)} dw ${fmt(d.dw)} (tol 1e-4) -> ${r.ok ? 'OK' : 'FAILED'}`;
 }
 const fmt = (x) => (typeof x === 'number' ? x.toExponential(1) : String(x));

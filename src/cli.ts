@@ -174,7 +174,7 @@ export function buildCli(argv: string[]) {
       .option('overwrite', { type: 'boolean', default: false, describe: 'redo files whose output exists' })
       .option('manifest-json', { type: 'boolean', default: false, describe: 'also write OUT/manifest.json (the rows of manifest.arrow as JSON)' })
       .option('workers', { type: 'number', describe: 'processes, each with its own backend and a copy of the weights; outputs identical to one worker (default: one per core, at most one per file, on wasm/cpu; 1 on tensorflow, which uses every core itself)' })
-      .option('batch', { type: 'number', describe: 'faces per generator call, across files (default 32 with tfjs-node-gpu, 2 on the native CPU backend, else 1); outputs do not depend on it' })
+      .option('batch', { type: 'number', describe: 'faces per generator call, across files (default 32 with tfjs-node-gpu, else 1); outputs do not depend on it' })
       .option('generator-threads', { type: 'number', choices: [1, 2], describe: 'run each generator forward on 1 or 2 threads (layers split by channel; same output); default 2 on wasm/cpu when anonymize runs as one process' })
       .option('prep-thread', { type: 'boolean', describe: 'find faces (stages 1-5, wasm) on a second thread while the generator runs (default: on with the tensorflow backend and embedded landmarks); outputs do not depend on it' })
       .option('shard', { type: 'string', hidden: true, describe: 'process only files i/n (used by --workers)' })
@@ -230,7 +230,7 @@ export function buildCli(argv: string[]) {
         const { summary } = await withLandmarker(a.landmarks, { detect: DEFAULT_FACE_OPTIONS.detect, mediapipeModel: a.mediapipeModel }, (landmarker) => anonymize(a.inputs, a.out, {
           method, mode: a.mode as 'crop' | 'frame', generator, weightsSha256: sha, noFace: a.noFace as 'skip' | 'average' | 'error', overwrite: a.overwrite,
           face: { ...face, landmarker }, toolkitVersion: toolkitVersion(), backend: b.name, extractor: prep?.extract,
-          shard: a.shard ? parseShard(a.shard) : undefined, batch: a.batch ?? (b.name === 'tensorflow' ? (gpu ? 32 : 2) : 1),
+          shard: a.shard ? parseShard(a.shard) : undefined, batch: a.batch ?? (b.name === 'tensorflow' && gpu ? 32 : 1),
         }, (done, total, rows) => {
           for (const r of rows) if (r.status === 'error' || r.status === 'no_face') process.stderr.write(`${r.status}: ${r.input}: ${r.message}\n`);
           process.stderr.write(`[${done}/${total}] ${rows[0]?.input ?? ''}\n`);

@@ -26,7 +26,9 @@
  * TF_CPU_ALLOCATOR_USE_BFC=true (unless set; see below) and
  * TF_CPP_MIN_LOG_LEVEL=2 (unless set) so libtensorflow's start-up INFO/WARNING
  * lines do not reach stderr, and swallows console output during the import.
- * oneDNN is left as configured (on by default; off is about 4x slower).
+ * TF_ENABLE_ONEDNN_OPTS is left as set (docs/native.md: on this machine's AVX2
+ * CPU TensorFlow leaves its oneDNN ops off by default, and turning them on
+ * measured the same).
  *
  * It also wraps tfjs-node's two conv-gradient kernels (explicit padding, and
  * faster routes on CPU: src/backend/native-conv.ts) and registers ganon's
