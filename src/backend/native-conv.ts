@@ -75,8 +75,12 @@ function inputGradByGemm(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_
     const hc = ho + qh - 1;
     const wc = wo + qw - 1;
     // canvas row R = sh * cell + ry is padded-input row R, input row R - top
-    const canvas = tf.reshape(tf.transpose(phases!, [3, 4, 0, 5, 1, 2]), [n, hc * sh, wc * sw, ci]);
-    return tf.slice(canvas, [0, info.padInfo.top, info.padInfo.left, 0], [n, info.inHeight, info.inWidth, ci]) as tf.Tensor4D;
+    let canvas = tf.reshape(tf.transpose(phases!, [3, 4, 0, 5, 1, 2]), [n, hc * sh, wc * sw, ci]);
+    // input rows/columns past the canvas were never read by the conv ('valid' with a remainder): zero gradient
+    const [top, left] = [info.padInfo.top, info.padInfo.left];
+    const [padH, padW] = [Math.max(0, top + info.inHeight - hc * sh), Math.max(0, left + info.inWidth - wc * sw)];
+    if (padH > 0 || padW > 0) canvas = tf.pad(canvas, [[0, 0], [0, padH], [0, padW], [0, 0]]);
+    return tf.slice(canvas, [0, top, left, 0], [n, info.inHeight, info.inWidth, ci]) as tf.Tensor4D;
   });
 }
 
