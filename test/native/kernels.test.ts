@@ -89,7 +89,8 @@ describe('conv-gradient GEMM routes (src/backend/native-conv.ts)', () => {
     await tf.setBackend('wasm');
   });
 
-  const cases: { x: [number, number, number, number]; w: [number, number, number, number]; stride: number; pad: 'same' | 'valid' }[] = [
+  type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+  const cases: { x: [number, number, number, number]; w: [number, number, number, number]; stride: number; pad: Pad }[] = [
     { x: [1, 2, 2, 16], w: [4, 4, 16, 8], stride: 2, pad: 'same' }, // the innermost pix2pix layer: one output pixel
     { x: [2, 8, 8, 16], w: [4, 4, 16, 32], stride: 2, pad: 'same' },
     { x: [1, 9, 7, 4], w: [4, 4, 4, 6], stride: 2, pad: 'same' }, // odd sides: asymmetric 'same' padding
@@ -98,9 +99,11 @@ describe('conv-gradient GEMM routes (src/backend/native-conv.ts)', () => {
     { x: [1, 6, 6, 4], w: [4, 4, 4, 3], stride: 1, pad: 'valid' },
     { x: [1, 7, 7, 4], w: [3, 3, 4, 3], stride: 1, pad: 'same' },
     { x: [1, 8, 8, 4], w: [6, 6, 4, 3], stride: 3, pad: 'same' },
+    { x: [1, 6, 6, 8], w: [4, 4, 8, 6], stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] }, // explicit: dX by GEMM, dW by TensorFlow
+    { x: [1, 7, 6, 8], w: [4, 4, 8, 6], stride: 2, pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
   ];
   for (const c of cases) {
-    it(`x [${c.x.join(', ')}], w [${c.w.join(', ')}], stride ${c.stride} ${c.pad}: dX, dW and conv2dTranspose equal TensorFlow's kernels to rounding`, async () => {
+    it(`x [${c.x.join(', ')}], w [${c.w.join(', ')}], stride ${c.stride} ${JSON.stringify(c.pad)}: dX, dW and conv2dTranspose equal TensorFlow's kernels to rounding`, async () => {
       const x = tf.tensor4d(seededValues(c.x.reduce((a, b) => a * b, 1), 21), c.x);
       const w = tf.tensor4d(seededValues(c.w.reduce((a, b) => a * b, 1), 22), c.w);
       const y0 = tf.conv2d(x, w, c.stride, c.pad);
