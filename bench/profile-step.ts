@@ -4,7 +4,10 @@
  * tf.profile: kernel name, total ms and call count, for the G step's forward+backward,
  * G's Adam, the D step's forward+backward and D's Adam separately, plus the slowest
  * single kernel calls with their input shapes. One warm-up step first. Prints the load
- * average; nothing here asserts a time.
+ * average; nothing here asserts a time. On the native backend the conv-gradient GEMM
+ * routes (src/backend/native-conv.ts) run their inner ops (BatchMatMul, Slice, PadV2,
+ * Transpose, ...) through the engine, so those are listed too and counted inside their
+ * conv kernel's time as well: the "kernels" totals then exceed the wall time.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';

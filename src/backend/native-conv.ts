@@ -21,7 +21,8 @@
  *           for bit on the shapes measured).
  *    dX's sums run in another order than TensorFlow's: equal to float32 rounding
  *    (tested against the original kernels in test/native).
- *    Each route is used where `useGemm` says, from those measurements.
+ *    Each route is used where `useGemm` says, from those measurements, and never
+ *    when TensorFlow runs on a GPU.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NodeBackendLike } from './native-kernels.js';
@@ -119,8 +120,9 @@ export function patchConvGradients(): void {
       const info = isInput
         ? tf.backend_util.computeConv2DInfo(a.inputShape!, inp.filter!.shape, a.strides, 1, a.pad, a.dimRoundingMode, false, fmt)
         : tf.backend_util.computeConv2DInfo(inp.x!.shape, a.filterShape!, a.strides, 1, a.pad, a.dimRoundingMode, false, fmt);
-      const backend = args.backend as unknown as NodeBackendLike;
-      if (useGemm(info, isInput)) {
+      const backend = args.backend as unknown as NodeBackendLike & { isUsingGpuDevice?: boolean };
+      // measured on CPUs: where TensorFlow runs on a GPU (tfjs-node-gpu with a device), its own kernels
+      if (backend.isUsingGpuDevice !== true && useGemm(info, isInput)) {
         return isInput ? inputGradByGemm(inp.dy, inp.filter!, info) : filterGradByGemm(backend, inp.x!, inp.dy, info);
       }
       if (info.padInfo.type !== 'EXPLICIT') return orig.kernelFunc(args);

@@ -39,7 +39,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gemmRoute, patchConvGradients } from './native-conv.js';
+import { patchConvGradients } from './native-conv.js';
 import { registerNativeKernels } from './native-kernels.js';
 
 export interface NativeBackendInfo { backend: 'tensorflow'; package: string; source: 'npm' | 'setup-native'; libtensorflowVersion: string; path: string }
@@ -163,8 +163,6 @@ async function tryCandidate(c: Candidate, projectCore: string): Promise<NativeBa
     if (version === null) throw new Error(`the 'tensorflow' backend failed to initialise${res.output.length ? `: ${res.output.join(' | ')}` : ''}`);
     patchConvGradients();
     registerNativeKernels();
-    // the GEMM routes are measured on CPUs; a GPU build keeps TensorFlow's own kernels
-    if (c.gpu) gemmRoute.enabled = false;
     return { backend: 'tensorflow', package: c.package, source: c.source, libtensorflowVersion: version, path: pkgDir };
   } catch (e) {
     cleanupTensorflow();
