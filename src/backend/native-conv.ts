@@ -41,10 +41,10 @@ interface ConvGradAttrs {
  * When the GEMM routes run: filter size / full-resolution activation size at least
  * this much (measured crossovers: about 2-8 for dX, 8-16 for dW; bench/native-conv.ts).
  */
-export const gemmRoute = { enabled: true, minRatioInput: 4, minRatioFilter: 16 };
+export const gemmRoute = { minRatioInput: 4, minRatioFilter: 16 };
 
 function useGemm(info: tf.backend_util.Conv2DInfo, wantsInput: boolean): boolean {
-  if (!gemmRoute.enabled || info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1) return false;
+  if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1) return false;
   if (wantsInput) {
     if (info.filterHeight % info.strideHeight !== 0 || info.filterWidth % info.strideWidth !== 0) return false;
   } else if (info.padInfo.type !== 'SAME' && info.padInfo.type !== 'VALID') {
