@@ -18,6 +18,7 @@
  * updating) and read back.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { threadId } from 'node:worker_threads';
 import type { NodeBackendLike, OpAttr } from './native-kernels.js';
 
 export interface AdamHyper { lr: number; beta1: number; beta2: number; eps: number; step: number; decay: number }
@@ -45,7 +46,7 @@ export class NativeAdamSlots {
   private constructor(private readonly be: NodeBackendLike, vars: { name: string; shape: number[] }[]) {
     const b = be.binding;
     this.dtypeAttr = { name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
-    const id = `ganon-adam-${process.pid}-${++counter}`;
+    const id = `ganon-adam-${process.pid}-${threadId}-${++counter}`; // unique per optimizer, thread and process
     for (const { name, shape } of vars) {
       const handle = (kind: string) => be.executeSingleOutput('VarHandleOp', [
         { name: 'container', type: b.TF_ATTR_STRING, value: '' },
