@@ -15,31 +15,39 @@ import { mergeShards, parseShard, preprocessItems } from './pipeline/preprocess.
 import { Progress } from './util/progress.js';
 import { defaultWorkers, runWorkers } from './util/workers.js';
 
+/** The same option definitions, kept to the command that declares them. */
+function local<T extends Record<string, object>>(options: T): T {
+  return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, { ...v, global: false }])) as T;
+}
+
 export function preprocessCommand(y: Argv) {
   return y
     .command('merge <shards..>', 'join shard outputs (manifests and faces) into --out', (a) => a
       .positional('shards', { type: 'string', array: true, demandOption: true })
-      .option('out', { type: 'string', demandOption: true }),
+      .option('out', { type: 'string', demandOption: true, describe: 'the merged output dir (manifest.arrow + faces/)' }),
     async (a) => {
       const r = await mergeShards(a.shards as string[], a.out);
       process.stdout.write(`merged ${(a.shards as string[]).length} shard(s): ${r.rows} rows, ${r.faces} faces new in ${a.out}\n`);
     })
-    .option('dataset', { type: 'string', choices: Object.keys(datasets), describe: 'which reader (datasets/<name>/README.md)' })
-    .option('input', { type: 'string', describe: 'the dataset root' })
-    .option('out', { type: 'string', describe: 'output dir: manifest.arrow + faces/' })
-    .option('image-size', { type: 'number', default: 512, describe: 'side S of the aligned, letterboxed faces' })
-    .option('margin', { type: 'number', default: 0, describe: 'extra margin around each face box (fraction of its sides)' })
-    .option('min-score', { type: 'number', default: DEFAULT_FACE_OPTIONS.detect.minScore, describe: 'face detector threshold' })
-    .option('max-pixels', { type: 'number', default: 50_000_000, describe: 'larger images get an error row' })
-    .option('seed', { type: 'number', default: 42, describe: 'seed for subject-level validation splits' })
-    .option('val-fraction', { type: 'number', default: 0.2, describe: 'share of subjects held out where the dataset has no split' })
-    .option('segment', { type: 'boolean', default: false, describe: 'zero the background outside the head (the paper does this for training data)' })
-    .option('write-landmark-images', { type: 'boolean', default: false, describe: 'also write OUT/landmarks/<id>.png, the rendered landmark image (training renders them from the manifest otherwise)' })
-    .option('workers', { type: 'number', describe: 'child processes, each on a shard with its own backend (default on wasm/cpu: one per core, at most one per 32 files, as each costs ~3 s to start; 1 on tensorflow)' })
-    .option('shard', { type: 'string', describe: 'process only shard i/n' })
-    .option('backend', { type: 'string', choices: BACKEND_NAMES, describe: "default wasm, also where the native backend is built: the small face models run faster there (libtensorflow costs ~0.3 ms per op), and --workers uses the cores" })
-    .options(LANDMARK_CLI_OPTIONS)
-    .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' });
+    // yargs options are global by default: these belong to preprocess itself, not to `merge`
+    .options(local({
+      dataset: { type: 'string', choices: Object.keys(datasets), describe: 'which reader (datasets/<name>/README.md)' },
+      input: { type: 'string', describe: 'the dataset root' },
+      out: { type: 'string', describe: 'output dir: manifest.arrow + faces/' },
+      'image-size': { type: 'number', default: 512, describe: 'side S of the aligned, letterboxed faces' },
+      margin: { type: 'number', default: 0, describe: 'extra margin around each face box (fraction of its sides)' },
+      'min-score': { type: 'number', default: DEFAULT_FACE_OPTIONS.detect.minScore, describe: 'face detector threshold' },
+      'max-pixels': { type: 'number', default: 50_000_000, describe: 'larger images get an error row' },
+      seed: { type: 'number', default: 42, describe: 'seed for subject-level validation splits' },
+      'val-fraction': { type: 'number', default: 0.2, describe: 'share of subjects held out where the dataset has no split' },
+      segment: { type: 'boolean', default: false, describe: 'zero the background outside the head (the paper does this for training data)' },
+      'write-landmark-images': { type: 'boolean', default: false, describe: 'also write OUT/landmarks/<id>.png, the rendered landmark image (training renders them from the manifest otherwise)' },
+      workers: { type: 'number', describe: 'child processes, each on a shard with its own backend (default on wasm/cpu: one per core, at most one per 32 files, as each costs ~3 s to start; 1 on tensorflow)' },
+      shard: { type: 'string', describe: 'process only shard i/n' },
+      backend: { type: 'string', choices: BACKEND_NAMES, describe: "default wasm, also where the native backend is built: the small face models run faster there (libtensorflow costs ~0.3 ms per op), and --workers uses the cores" },
+      ...LANDMARK_CLI_OPTIONS,
+      json: { type: 'boolean', default: false, describe: 'print the summary as JSON' },
+    }));
 }
 
 export async function preprocessHandler(a: {

@@ -21,6 +21,13 @@ describe('ganon CLI', () => {
     expect(t.stdout).toContain('--set');
     expect(t.stdout).toContain('--resume');
     expect((await ganon(['model', 'run', '--help'])).stdout).toContain('--arch');
+    // a subcommand lists its own options, not its parent's
+    const p = await ganon(['preprocess', '--help']);
+    expect(p.stdout).toContain('--dataset');
+    const m = await ganon(['preprocess', 'merge', '--help']);
+    expect(m.code).toBe(0);
+    expect(m.stdout).toContain('--out');
+    expect(m.stdout).not.toContain('--dataset');
   });
 
   it('model summary --json prints the exact parameter counts', async () => {
