@@ -90,6 +90,8 @@ export interface IdentityRunOptions {
   resamples?: number;
   /** Called after each original / method file. */
   onProgress?: (stage: string, done: number, total: number) => void;
+  /** Faces per embedder call (default 16); results do not depend on it. */
+  chunk?: number;
 }
 
 export interface MethodCounts { ok: number; missing: number; error: number; noFace: number; extra: number; extraFiles: string[]; missingFiles: string[] }
@@ -210,6 +212,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   const originalFiles = listInputs([opts.original]);
   if (originalFiles.length === 0) throw new InputError(`--original '${opts.original}' holds no images`);
 
+  const chunkSize = opts.chunk ?? CHUNK;
   let embedSeconds = 0;
   let embedded = 0;
   const timedEmbed = async (faces: RgbImage[]) => {
@@ -227,11 +230,12 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
   const sizes = new Map<string, { width: number; height: number }>();
   const baselineFaces = new Map(baselines.map((b) => [b.name, [] as KeyedEmbedding[]]));
   const baselineErrors = new Map(baselines.map((b) => [b.name, new Map<string, string>()]));
-  let pending: { rel: string; faceIndex: number; face: RgbImage; toOriginal: Affine; boxArea: number }[] = [];
-  const flush = async () => {
-    const embs = await timedEmbed(pending.map((p) => p.face));
-    const ok: typeof pending = [];
-    pending.forEach((p, i) => {
+  type Pending = { rel: string; faceIndex: number; face: RgbImage; toOriginal: Affine; boxArea: number };
+  let pending: Pending[] = [];
+  const embedChunk = async (chunk: Pending[]) => {
+    const embs = await timedEmbed(chunk.map((p) => p.face));
+    const ok: Pending[] = [];
+    chunk.forEach((p, i) => {
       const e = embs[i]!;
       const key = faceKey(p.rel, p.faceIndex);
       if (e instanceof Error) failedFace.set(key, `original: ${e.message}`);
@@ -259,7 +263,16 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
         else baselineFaces.get(b.name)!.push({ key: x.key, embedding: e });
       });
     }
+  };
+  // One chunk is embedded (on the embedder's threads, where it has them) while this thread
+  // finds the faces of the next; chunks finish in order, so the results keep input order.
+  let inFlight: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    await inFlight;
+    const chunk = pending;
     pending = [];
+    inFlight = embedChunk(chunk);
+    inFlight.catch(() => { /* rethrown where it is awaited: the next flush or the end */ });
   };
   /** Faces whose original embedding failed: key -> message. */
   const failedFace = new Map<string, string>();
@@ -277,10 +290,11 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
       if (!(e instanceof InputError)) throw e;
       failed.set(rel, { status: 'error', message: e.message });
     }
-    if (pending.length >= CHUNK) await flush();
+    if (pending.length >= chunkSize) await flush();
     opts.onProgress?.('original', i + 1, originalFiles.length);
   }
   await flush();
+  await inFlight;
 
   // 2. methods
   const nameMap = opts.nameMap ?? { kind: 'auto' };
@@ -370,7 +384,7 @@ export async function runIdentity(opts: IdentityRunOptions): Promise<IdentityRun
           if (!(e instanceof InputError)) throw e;
           Object.assign(row, { status: 'error', message: e.message });
         }
-        if (batch.length >= CHUNK) await flushMethod();
+        if (batch.length >= chunkSize) await flushMethod();
       }
       opts.onProgress?.(m.name, i + 1, originalOrder.length);
     }

@@ -309,3 +309,40 @@ describe('--identities in the harness', () => {
     expect(json.summary[0].person.rank1).toBe(1);
   });
 });
+
+describe('embedding overlaps finding the next faces', () => {
+  it('with one face per embedder call (a slow embedder) the rows equal one call of 16, and faces were found while a call ran', async () => {
+    const [orig, pixdir] = tmp('orig', 'pixdir');
+    await writePng(join(orig!, 'a.png'), img);
+    await writePng(join(orig!, 'b.png'), mirror(img));
+    await writePng(join(orig!, 'blank.png'), { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) });
+    await writePng(join(orig!, 'c.png'), img);
+    await writePng(join(pixdir!, '0_a.png'), pixelate(face.image, 8));
+    await writePng(join(pixdir!, '0_c.png'), blur(face.image, 9));
+    const events: string[] = [];
+    const slow: Embedder = {
+      ...thumbEmbedder,
+      embed: async (faces) => {
+        events.push('embed start');
+        await new Promise((r) => setTimeout(r, 30));
+        events.push('embed end');
+        return faces.map(thumb);
+      },
+    };
+    const run = async (chunk: number) => {
+      const [out] = tmp('run');
+      const r = await runIdentity({
+        original: orig!, methods: [{ name: 'pixdir', dir: pixdir! }], baselines: ['pixelate:8', 'mask'],
+        embedder: slow, size: S, outDir: out!, threshold: 0.3, chunk, onProgress: (stage) => { if (stage === 'original') events.push('original found'); },
+      });
+      return r;
+    };
+    const one = await run(1);
+    const overlapped = events.some((e, i) => e === 'original found' && events.slice(0, i).lastIndexOf('embed start') > events.slice(0, i).lastIndexOf('embed end'));
+    expect(overlapped).toBe(true);
+    const all = await run(16);
+    expect(one.rows).toEqual(all.rows);
+    expect(one.rows.filter((r) => r.status === 'ok')).toHaveLength(8); // a, b, c under pixelate:8 and mask; a and c under pixdir
+    expect(one.table).toBe(all.table);
+  });
+});
