@@ -82,12 +82,12 @@ function describe(requested: BackendName, native: NativeBackendInfo | null, fall
   return { name: tf.getBackend(), requested, tfjsVersion: tf.version_core, native, fallbacks };
 }
 
-/** The backend chosen by initBackend, or null before it ran. */
 /** The backends that run one thread per TF.js engine (the toolkit adds worker threads or processes there). */
 export function runsOneThread(backendName: string): boolean {
   return backendName === 'wasm' || backendName === 'cpu';
 }
 
+/** The backend chosen by initBackend, or null before it ran. */
 export function activeBackend(): BackendInfo | null {
   return active;
 }

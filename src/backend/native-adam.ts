@@ -74,27 +74,31 @@ export class NativeAdamSlots {
     return s;
   }
 
-  /** One Adam update of `p` (a tfjs variable) from `g`; p gets the new value. */
-  apply(name: string, p: tf.Variable, g: tf.Tensor, h: AdamHyper): void {
-    const s = this.slot(name);
+  /** One Adam step: each `p` (a tfjs variable) updated from its `g` and gets the new value. */
+  apply(updates: { name: string; p: tf.Variable; g: tf.Tensor }[], h: AdamHyper): void {
     const b = this.be.binding;
+    const attrs = [
+      { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+      { name: 'use_locking', type: b.TF_ATTR_BOOL, value: false },
+      { name: 'use_nesterov', type: b.TF_ATTR_BOOL, value: false },
+    ];
+    // beta1^t, beta2^t, lr, beta1, beta2, epsilon: the same for every variable of the step
     const scalars = [h.beta1 ** h.step, h.beta2 ** h.step, h.lr, h.beta1, h.beta2, h.eps * Math.sqrt(1 - h.beta2 ** h.step)].map((x) => tf.scalar(x));
     try {
-      if (h.decay !== 1) {
-        const decayed = tf.mul(p, h.decay);
-        this.assign(s.p, decayed);
-        decayed.dispose();
-      } else {
-        this.assign(s.p, p);
+      for (const { name, p, g } of updates) {
+        const s = this.slot(name);
+        if (h.decay !== 1) {
+          const decayed = tf.mul(p, h.decay);
+          this.assign(s.p, decayed);
+          decayed.dispose();
+        } else {
+          this.assign(s.p, p);
+        }
+        this.be.executeMultipleOutputs('ResourceApplyAdam', attrs, [s.p, s.m, s.v, ...scalars, g], 0);
+        const next = this.be.executeSingleOutput('ReadVariableOp', [this.dtypeAttr], [s.p]);
+        p.assign(next);
+        next.dispose();
       }
-      this.be.executeMultipleOutputs('ResourceApplyAdam', [
-        { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-        { name: 'use_locking', type: b.TF_ATTR_BOOL, value: false },
-        { name: 'use_nesterov', type: b.TF_ATTR_BOOL, value: false },
-      ], [s.p, s.m, s.v, ...scalars, g], 0);
-      const next = this.be.executeSingleOutput('ReadVariableOp', [this.dtypeAttr], [s.p]);
-      p.assign(next);
-      next.dispose();
     } finally {
       tf.dispose(scalars);
     }

@@ -59,9 +59,6 @@ function batchNormAttrs(b: TfBinding, epsilon: number, forward: boolean): OpAttr
   return forward ? [...attrs, { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: 1 }] : attrs;
 }
 
-function channelVectors(channels: number): { scale: tf.Tensor; offset: tf.Tensor; empty: tf.Tensor } {
-  return { scale: tf.ones([channels]), offset: tf.zeros([channels]), empty: tf.tensor1d([]) };
-}
 
 const kernels: tf.KernelConfig[] = [
   {
@@ -90,14 +87,15 @@ const kernels: tf.KernelConfig[] = [
       const be = backend as unknown as NodeBackendLike;
       const { x } = inputs as { x: tf.TensorInfo };
       if (x.shape.length !== 4 || x.shape[0] !== 1) throw new Error(`${INSTANCE_NORM} needs [1, H, W, C], got [${x.shape.join(', ')}]`);
-      const v = channelVectors(x.shape[3]!);
+      // scale 1, offset 0 (no affine part); no running statistics in
+      const [scale, offset, empty] = [tf.ones([x.shape[3]!]), tf.zeros([x.shape[3]!]), tf.tensor1d([])];
       try {
         const eps = (attrs as unknown as { epsilon: number }).epsilon;
-        const [y, mean, variance, s1, s2, s3] = be.executeMultipleOutputs('FusedBatchNormV3', batchNormAttrs(be.binding, eps, true), [x, v.scale, v.offset, v.empty, v.empty], 6);
+        const [y, mean, variance, s1, s2, s3] = be.executeMultipleOutputs('FusedBatchNormV3', batchNormAttrs(be.binding, eps, true), [x, scale, offset, empty, empty], 6);
         tf.dispose([mean!, variance!]);
         return [y!, s1!, s2!, s3!];
       } finally {
-        tf.dispose([v.scale, v.offset, v.empty]);
+        tf.dispose([scale, offset, empty]);
       }
     },
   },
@@ -107,14 +105,14 @@ const kernels: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, attrs, backend }) => {
       const be = backend as unknown as NodeBackendLike;
       const { dy, x, saved1, saved2, saved3 } = inputs as Record<'dy' | 'x' | 'saved1' | 'saved2' | 'saved3', tf.TensorInfo>;
-      const v = channelVectors(x.shape[3]!);
+      const scale = tf.ones([x.shape[3]!]);
       try {
         const eps = (attrs as unknown as { epsilon: number }).epsilon;
-        const [dx, dScale, dOffset, r4, r5] = be.executeMultipleOutputs('FusedBatchNormGradV3', batchNormAttrs(be.binding, eps, false), [dy, x, v.scale, saved1, saved2, saved3], 5);
+        const [dx, dScale, dOffset, r4, r5] = be.executeMultipleOutputs('FusedBatchNormGradV3', batchNormAttrs(be.binding, eps, false), [dy, x, scale, saved1, saved2, saved3], 5);
         tf.dispose([dScale!, dOffset!, r4!, r5!]);
         return dx!;
       } finally {
-        tf.dispose([v.scale, v.offset, v.empty]);
+        scale.dispose();
       }
     },
   },

@@ -114,8 +114,6 @@ function withQuietConsole<T>(fn: () => T): { value?: T; error?: unknown; output:
   }
 }
 
-
-
 async function tryCandidate(c: Candidate, projectCore: string): Promise<NativeBackendInfo> {
   const req = createRequire(path.join(c.base, 'package.json'));
   let pkgJson: string;
@@ -199,8 +197,8 @@ export async function loadNativeBackend(opts?: { gpu?: boolean; nativeDir?: stri
       if (v !== null) {
         patchConvGradients();
         registerNativeKernels();
+        return { info: (loaded = { backend: 'tensorflow', package: 'unknown (registered before ganon)', source: 'npm', libtensorflowVersion: v, path: '' }), tried };
       }
-      if (v !== null) return { info: (loaded = { backend: 'tensorflow', package: 'unknown (registered before ganon)', source: 'npm', libtensorflowVersion: v, path: '' }), tried };
     }
     const wantGpu = opts?.gpu;
     const all: Candidate[] = [

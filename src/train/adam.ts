@@ -50,6 +50,16 @@ export class Adam {
     const { beta1, beta2, eps } = this.cfg;
     const lr = this.lr;
     const decay = 1 - lr * (this.cfg.weightDecay ?? 0);
+    if (this.native !== null) {
+      const updates: { name: string; p: tf.Variable; g: tf.Tensor }[] = [];
+      for (const spec of this.params.specs) {
+        const p = this.params.get(spec.name);
+        const g = grads[p.name];
+        if (g !== undefined) updates.push({ name: spec.name, p, g }); // else no gradient reached this variable
+      }
+      this.native.apply(updates, { lr, beta1, beta2, eps, step: this.step, decay });
+      return;
+    }
     const bc1 = 1 - beta1 ** this.step;
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.step);
     const stepSize = lr / bc1;
@@ -62,10 +72,6 @@ export class Adam {
       const p = this.params.get(spec.name);
       const g = grads[p.name];
       if (g === undefined) continue; // no gradient reached this variable
-      if (this.native !== null) {
-        this.native.apply(spec.name, p, g, { lr, beta1, beta2, eps, step: this.step, decay });
-        continue;
-      }
       const m = this.m.get(spec.name)!;
       const v = this.v.get(spec.name)!;
       if (fused && g.dtype === 'float32' && g.shape.join() === p.shape.join()) {
